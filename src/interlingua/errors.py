@@ -1,0 +1,20 @@
+"""Errors a user can fix: the CLI prints their message on one line and exits with code 2."""
+
+
+class InterlinguaError(Exception):
+    """Base class of every error caused by the user's input or configuration."""
+
+
+class DataError(InterlinguaError):
+    """A problem in an input file, located by path and (1-based) line number when known."""
+
+    def __init__(self, path: object, problem: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(InterlinguaError):
+    """An invalid option, config key, recipe name or model path."""

@@ -1,0 +1,85 @@
+"""One encoding interface for every model the toolkit evaluates, mines or exports with.
+
+``SentenceEncoder`` is the protocol: ``encode(sentences) -> float32 array (n, dim)``, rows
+L2-normalised so that a dot product is a cosine.  ``load_encoder`` turns a model path or hub name
+into one, backed by sentence-transformers.  Other backends (ONNX, numpy-only models) implement the
+same protocol and can be passed wherever an encoder is expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from interlingua.errors import ConfigError
+
+
+@runtime_checkable
+class SentenceEncoder(Protocol):
+    """Anything that maps sentences to L2-normalised float32 vectors."""
+
+    name: str
+
+    def encode(self, sentences: Sequence[str], *, show_progress: bool = False) -> np.ndarray: ...
+
+
+def unique_sentences(sentences: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Distinct sentences in first-seen order, and for each input the row of its distinct copy."""
+    index: dict[str, int] = {}
+    rows = np.fromiter((index.setdefault(s, len(index)) for s in sentences), dtype=np.int64, count=len(sentences))
+    return list(index), rows
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model behind the ``SentenceEncoder`` protocol.
+
+    Each distinct sentence is encoded once; sentence-transformers batches them sorted by length so
+    that padding stays small.  ``prefix`` is prepended to every input (e5 models need "query: ").
+    """
+
+    def __init__(self, model, *, name: str, prefix: str = "", batch_size: int = 128) -> None:
+        self.model = model
+        self.name = name
+        self.prefix = prefix
+        self.batch_size = batch_size
+
+    def encode(self, sentences: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        distinct, rows = unique_sentences(sentences)
+        if not distinct:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            [self.prefix + s for s in distinct],
+            batch_size=self.batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+
+def load_encoder(
+    model: str | Path, *, prefix: str = "", batch_size: int = 128, device: str | None = None
+) -> SentenceTransformerEncoder:
+    """Load a sentence-transformers model folder (or hub name) as a ``SentenceEncoder``.
+
+    A plain ``transformers`` encoder folder (no ``modules.json``) is wrapped with mean pooling.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    path = Path(model)
+    if path.exists() and not (path / "config.json").exists() and not (path / "modules.json").exists():
+        raise ConfigError(f"{path}: not a model folder (no modules.json or config.json)")
+    if not path.exists() and (str(model).startswith((".", "/")) or path.suffix):
+        raise ConfigError(f"{model}: model folder not found")
+    try:
+        st_model = SentenceTransformer(str(model), device=device or "cpu")
+    except OSError as error:
+        raise ConfigError(f"{model}: cannot load model: {error}") from error
+    return SentenceTransformerEncoder(st_model, name=str(model), prefix=prefix, batch_size=batch_size)
