@@ -29,7 +29,9 @@ class SentenceEncoder(Protocol):
 def unique_sentences(sentences: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Distinct sentences in first-seen order, and for each input the row of its distinct copy."""
     index: dict[str, int] = {}
-    rows = np.fromiter((index.setdefault(s, len(index)) for s in sentences), dtype=np.int64, count=len(sentences))
+    rows = np.fromiter(
+        (index.setdefault(s, len(index)) for s in sentences), dtype=np.int64, count=len(sentences)
+    )
     return list(index), rows
 
 
@@ -83,3 +85,24 @@ def load_encoder(
     except OSError as error:
         raise ConfigError(f"{model}: cannot load model: {error}") from error
     return SentenceTransformerEncoder(st_model, name=str(model), prefix=prefix, batch_size=batch_size)
+
+
+def encode_file(
+    model: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    prefix: str = "",
+    batch_size: int = 128,
+) -> np.ndarray:
+    """Encode every line of ``input_path`` (empty lines included, so rows match line numbers)."""
+    from interlingua.data.textio import read_lines
+    from interlingua.errors import DataError
+
+    sentences = read_lines(input_path)
+    if not sentences:
+        raise DataError(input_path, "file is empty: nothing to encode")
+    encoder = load_encoder(model, prefix=prefix, batch_size=batch_size)
+    matrix = encoder.encode(sentences, show_progress=True)
+    np.save(output_path, matrix)
+    return matrix

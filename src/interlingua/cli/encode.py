@@ -1,0 +1,27 @@
+"""``interlingua encode``: one sentence per line in, a float32 .npy matrix out."""
+
+from __future__ import annotations
+
+import argparse
+
+from interlingua.models.encode import encode_file
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("encode", help="encode a text file into a .npy matrix")
+    parser.add_argument("--model", required=True, help="model folder or hub name")
+    parser.add_argument(
+        "--input", required=True, help="text file, one sentence per line (.xz/.gz read transparently)"
+    )
+    parser.add_argument("--output", required=True, help="output .npy file (rows L2-normalised, float32)")
+    parser.add_argument(
+        "--prefix", default="", help='text prepended to every sentence (e5 models: "query: ")'
+    )
+    parser.add_argument("--batch-size", type=int, default=128, help="sentences per forward pass")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    matrix = encode_file(args.model, args.input, args.output, prefix=args.prefix, batch_size=args.batch_size)
+    print(f"wrote {matrix.shape[0]} x {matrix.shape[1]} embeddings to {args.output}")
+    return 0

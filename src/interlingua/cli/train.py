@@ -1,0 +1,55 @@
+"""``interlingua train``: every TrainConfig key is a flag of the same name."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+
+from interlingua.training.config import FIELDS, TrainConfig, available_recipes, build_config
+
+
+def _flag_type(field: dataclasses.Field):
+    """The argparse type of a config field (lists are comma-separated strings)."""
+    hint = typing.get_type_hints(TrainConfig)[field.name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint is bool:
+        return bool
+    if typing.get_origin(hint) is list:
+        return str
+    return hint
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train an encoder from a recipe or a config file",
+        description="Train a sentence encoder. Every option is also a key of the YAML config (same name, "
+        "underscores for dashes); flags override the --config file, which overrides the recipe.",
+    )
+    parser.add_argument("--config", help="YAML file of config keys")
+    parser.add_argument("--list-recipes", action="store_true", help="list the shipped recipes and exit")
+    for name, field in FIELDS.items():
+        flag = "--" + name.replace("_", "-")
+        kind = _flag_type(field)
+        if kind is bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=field.metadata["help"]
+            )
+        else:
+            parser.add_argument(flag, type=kind, default=None, help=field.metadata["help"])
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_recipes:
+        print("\n".join(available_recipes()))
+        return 0
+    from interlingua.training.pipeline import train_and_evaluate
+
+    overrides = {name: getattr(args, name) for name in FIELDS}
+    config = build_config(config_file=args.config, overrides=overrides)
+    train_and_evaluate(config)
+    return 0

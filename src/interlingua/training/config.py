@@ -1,0 +1,189 @@
+"""Training configuration: one flat set of keys shared by recipes, YAML files and the CLI.
+
+Every key of ``TrainConfig`` is a YAML key and a command-line flag of the same name
+(``max_steps`` <-> ``--max-steps``).  Values are layered: the dataclass defaults, then the recipe
+named by ``recipe`` (a YAML file shipped in ``interlingua/training/recipes/``), then the user's
+``--config`` file, then the flags given on the command line.  Unknown keys are an error that
+suggests the closest valid key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from interlingua.errors import ConfigError
+
+
+def _key(default: Any, help: str, **extra: Any) -> Any:
+    kind = "default_factory" if callable(default) else "default"
+    return field(**{kind: default}, metadata={"help": help, **extra})
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run (see each field's help)."""
+
+    # What and where
+    recipe: str | None = _key(None, "recipe to start from (a name from `interlingua train --list-recipes`)")
+    output: str | None = _key(None, "output folder: the final sentence-transformers model and checkpoints")
+    data_root: str | None = _key(None, "folder of the shared corpora (default: $INTERLINGUA_DATA)")
+    langs: list[str] = _key(
+        list, "languages paired with the pivot, any registry code or named set", list_of=str
+    )
+    corpora: list[str] = _key(
+        lambda: ["tatoeba_challenge"],
+        "training corpora in the data root: tatoeba_challenge, wmt, tico19, bible",
+        list_of=str,
+    )
+    pivot: str = _key("eng", "the language every training pair has on its target side")
+    max_pairs_per_language: int | None = _key(None, "cap on pairs read per language and corpus")
+    sampling_temperature: float = _key(1.0, "temperature T of sampling across language pairs (EMS: 5)")
+    # Objective
+    objective: str = _key("translation_ranking", "training objective (loss) of the recipe")
+    scale: float = _key(20.0, "inverse temperature of contrastive scores (20 = tau 0.05)")
+    margin: float = _key(0.0, "additive margin on the positive score (LaBSE: 0.3)")
+    bidirectional: bool = _key(True, "rank in both directions (x->y and y->x)")
+    # Model
+    pretrained: str | None = _key(
+        None, "start from this pretrained encoder (folder or hub name) instead of scratch"
+    )
+    layers: int = _key(2, "transformer layers of a from-scratch encoder")
+    hidden: int = _key(512, "hidden size of a from-scratch encoder")
+    heads: int = _key(8, "attention heads of a from-scratch encoder")
+    ffn: int = _key(1024, "feed-forward size of a from-scratch encoder")
+    activation: str = _key("silu", "activation of a from-scratch encoder (silu = swish)")
+    dropout: float = _key(0.1, "dropout of a from-scratch encoder")
+    max_length: int = _key(64, "maximum pieces per sentence")
+    pooling: str = _key("mean", "sentence pooling: mean or cls")
+    # Tokenizer (from-scratch encoders)
+    vocab_size: int = _key(32000, "joint vocabulary size")
+    tokenizer_model: str = _key("bpe", "bpe or unigram")
+    lowercase: bool = _key(True, "lower-case text before tokenising")
+    tokenizer_lines_per_language: int = _key(20000, "lines per language the vocabulary is trained on")
+    # Optimisation
+    batch_size: int = _key(128, "translation pairs per batch")
+    learning_rate: float = _key(1e-3, "peak learning rate")
+    weight_decay: float = _key(1e-5, "weight decay")
+    amsgrad: bool = _key(False, "use AMSGrad (the Lightweight and EMS papers do)")
+    warmup: float = _key(0.05, "warm-up: steps if >= 1, else a fraction of the run")
+    schedule: str = _key("linear", "learning-rate decay after warm-up: linear, cosine or constant")
+    max_steps: int | None = _key(None, "stop after this many optimiser steps")
+    budget: str | None = _key(None, "stop after this wall-clock time, e.g. 20m, 90s, 1h30m")
+    bf16: bool = _key(False, "bfloat16 autocast (faster on CPUs with bf16 units)")
+    seed: int = _key(42, "random seed (data order, initialisation, dropout)")
+    # Bookkeeping
+    checkpoint_every: int = _key(500, "save a checkpoint every N steps")
+    log_every: int = _key(10, "log the loss every N steps")
+    resume: bool = _key(False, "continue from the last checkpoint in the output folder")
+    eval_langs: list[str] | None = _key(
+        None,
+        "Tatoeba languages to score after training (default: the trained ones that have a test set)",
+        list_of=str,
+    )
+
+    def budget_seconds(self) -> float | None:
+        return None if self.budget is None else parse_duration(self.budget)
+
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds in '20m', '90s', '1h30m', '45' (seconds)."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _DURATION.match(text.strip().lower())
+    if not text.strip() or not match or not any(match.groups()):
+        raise ConfigError(f"cannot read duration {text!r}: write e.g. 20m, 90s or 1h30m")
+    hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def available_recipes() -> list[str]:
+    folder = resources.files("interlingua.training") / "recipes"
+    return sorted(
+        entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml")
+    )
+
+
+def _read_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML: {error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys to values")
+    return values
+
+
+def recipe_values(name: str) -> dict[str, Any]:
+    """The keys a shipped recipe sets."""
+    if name not in available_recipes():
+        close = difflib.get_close_matches(name, available_recipes(), n=3)
+        hint = (
+            f"; did you mean {', '.join(close)}?"
+            if close
+            else f"; available: {', '.join(available_recipes())}"
+        )
+        raise ConfigError(f"unknown recipe {name!r}{hint}")
+    text = (resources.files("interlingua.training") / "recipes" / f"{name}.yaml").read_text(encoding="utf-8")
+    return _read_yaml(text, f"recipe {name}")
+
+
+def _check_keys(values: dict[str, Any], source: str) -> None:
+    for key in values:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, FIELDS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{source}: unknown key {key!r}{hint}")
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Accept comma-separated strings for list keys (YAML and CLI alike)."""
+    if value is not None and FIELDS[key].metadata.get("list_of") and isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def build_config(
+    *,
+    recipe: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """Layer defaults < recipe < config file < overrides into a ``TrainConfig``."""
+    layers: list[tuple[str, dict[str, Any]]] = []
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        file_values = _read_yaml(path.read_text(encoding="utf-8"), str(path))
+        _check_keys(file_values, str(path))
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    _check_keys(overrides, "command line")
+    recipe = overrides.get("recipe") or recipe or file_values.get("recipe")
+    if recipe:
+        recipe_keys = recipe_values(recipe)
+        _check_keys(recipe_keys, f"recipe {recipe}")
+        layers.append((f"recipe {recipe}", {**recipe_keys, "recipe": recipe}))
+    layers += [(str(config_file), file_values), ("command line", overrides)]
+    merged: dict[str, Any] = {}
+    for _, values in layers:
+        merged.update({key: _coerce(key, value) for key, value in values.items()})
+    return TrainConfig(**merged)
+
+
+def save_config(config: TrainConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False), encoding="utf-8")

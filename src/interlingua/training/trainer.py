@@ -1,0 +1,301 @@
+"""A training run from a ``TrainConfig``: corpora -> tokenizer -> encoder -> objective -> Trainer.
+
+The work is sentence-transformers' ``SentenceTransformerTrainer`` (itself the Hugging Face
+Trainer), so multi-process training comes from ``torchrun`` / ``accelerate launch`` and
+checkpoints, resume and logging behave as users of those tools expect.  What this module adds:
+the corpus mix (temperature sampling, length-bucketed batches), the wall-clock budget with a
+schedule that fits it, the progress bar, and a final folder that ``SentenceTransformer(path)``
+loads, with a model card and ``training_summary.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+from torch.optim.lr_scheduler import LambdaLR
+from transformers import AutoTokenizer, PrinterCallback
+from transformers import ProgressCallback as HFProgressCallback
+from transformers.trainer_utils import get_last_checkpoint
+
+from interlingua import __version__
+from interlingua.data.corpora import load_training_corpora, resolve_data_root
+from interlingua.data.languages import parse_language_list
+from interlingua.data.parallel import ParallelCorpus
+from interlingua.data.sampling import TemperatureBucketBatchSampler
+from interlingua.errors import ConfigError
+from interlingua.models.encoder import EncoderConfig, build_scratch_encoder, load_pretrained_encoder
+from interlingua.models.tokenizer import balanced_sample, save_tokenizer, train_tokenizer
+from interlingua.training.callbacks import BudgetCallback, ProgressCallback, read_clock
+from interlingua.training.config import TrainConfig, save_config
+from interlingua.training.objectives import build_objective
+from interlingua.training.schedule import RunClock, lr_multiplier, progress_function
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+TOKENIZER = "tokenizer"
+UNBOUNDED_STEPS = 10**9  # a budget-only run: the budget callback ends it
+
+
+@dataclass
+class TrainingRun:
+    """What a finished run produced."""
+
+    output: Path
+    steps: int
+    seconds: float
+    pairs_seen: int
+    stopped_by_budget: bool
+    corpora: list[dict]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _select_pairs(corpus: ParallelCorpus, cap: int | None, seed: int) -> ParallelCorpus:
+    if cap is None or len(corpus) <= cap:
+        return corpus
+    keep = np.sort(np.random.default_rng(seed).choice(len(corpus), cap, replace=False))
+    return dataclasses.replace(corpus, src=[corpus.src[i] for i in keep], tgt=[corpus.tgt[i] for i in keep])
+
+
+def load_corpora(config: TrainConfig) -> list[ParallelCorpus]:
+    if not config.langs:
+        raise ConfigError("no training languages: pass --langs (e.g. --langs deu,fra,spa)")
+    languages = [language.code for language in parse_language_list(config.langs)]
+    corpora = load_training_corpora(
+        resolve_data_root(config.data_root), languages, corpora=config.corpora, pivot=config.pivot
+    )
+    return [_select_pairs(corpus, config.max_pairs_per_language, config.seed) for corpus in corpora]
+
+
+def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: Path):
+    """A from-scratch run trains its vocabulary once and reuses it when resumed."""
+    saved = output / TOKENIZER
+    if saved.exists():
+        return AutoTokenizer.from_pretrained(str(saved))
+    texts: dict[str, list[str]] = {}
+    for corpus in corpora:
+        texts.setdefault(corpus.src_lang, []).extend(corpus.src)
+        texts.setdefault(corpus.tgt_lang, []).extend(corpus.tgt)
+    languages = sorted(texts)
+    tokenizer = train_tokenizer(
+        balanced_sample(texts, config.tokenizer_lines_per_language, seed=config.seed),
+        vocab_size=config.vocab_size,
+        model=config.tokenizer_model,
+        lowercase=config.lowercase,
+        languages=languages,
+        max_length=config.max_length,
+    )
+    save_tokenizer(tokenizer, saved)
+    return tokenizer
+
+
+def build_model(config: TrainConfig, corpora: list[ParallelCorpus], output: Path) -> SentenceTransformer:
+    if config.pretrained:
+        return load_pretrained_encoder(
+            config.pretrained, max_length=config.max_length, pooling=config.pooling
+        )
+    encoder_config = EncoderConfig(
+        layers=config.layers,
+        hidden=config.hidden,
+        heads=config.heads,
+        ffn=config.ffn,
+        activation=config.activation,
+        dropout=config.dropout,
+        max_length=config.max_length,
+        pooling=config.pooling,
+    )
+    return build_scratch_encoder(_tokenizer_for(config, corpora, output), encoder_config)
+
+
+def piece_lengths(tokenizer, sentences: list[str], max_length: int) -> np.ndarray:
+    encoded = tokenizer(sentences, add_special_tokens=True, truncation=True, max_length=max_length)[
+        "input_ids"
+    ]
+    return np.fromiter((len(ids) for ids in encoded), dtype=np.int32, count=len(sentences))
+
+
+def _optimizer_and_schedule(model, loss, config: TrainConfig, clock: RunClock, max_steps: int | None):
+    # Training-only heads live on the loss module; they are optimised with the encoder.
+    parameters = {id(p): p for p in [*model.parameters(), *loss.parameters()] if p.requires_grad}
+    optimizer = torch.optim.AdamW(
+        list(parameters.values()),
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+        amsgrad=config.amsgrad,
+    )
+    progress = progress_function(max_steps, config.budget_seconds(), clock)
+
+    def multiplier(step: int) -> float:
+        if config.warmup >= 1:  # warm-up given in steps
+            return min(1.0, (step + 1) / config.warmup) * lr_multiplier(progress(step), 0.0, config.schedule)
+        return lr_multiplier(progress(step), config.warmup, config.schedule)
+
+    return optimizer, LambdaLR(optimizer, multiplier)
+
+
+def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
+    """Run a training job; returns what the run did and the trained model (also saved to ``output``)."""
+    if not config.output:
+        raise ConfigError("no output folder: pass --output DIR")
+    if config.max_steps is None and config.budget is None:
+        raise ConfigError("the run needs an end: pass --max-steps N and/or --budget 20m")
+    output = Path(config.output)
+    checkpoints = output / CHECKPOINTS
+    resume_from = get_last_checkpoint(str(checkpoints)) if config.resume and checkpoints.is_dir() else None
+    if config.resume and resume_from is None:
+        logger.warning("--resume: no checkpoint in %s, starting from scratch", checkpoints)
+    if not config.resume and checkpoints.is_dir() and any(checkpoints.iterdir()):
+        raise ConfigError(
+            f"{output} already holds checkpoints: pass --resume to continue, or another --output"
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    save_config(config, output / "train_config.yaml")
+    seed_everything(config.seed)
+
+    corpora = load_corpora(config)
+    model = build_model(config, corpora, output)
+    sources = [s for corpus in corpora for s in corpus.src]
+    targets = [t for corpus in corpora for t in corpus.tgt]
+    dataset = Dataset.from_dict({"source": sources, "target": targets})
+    lengths = np.maximum(
+        piece_lengths(model.tokenizer, sources, config.max_length),
+        piece_lengths(model.tokenizer, targets, config.max_length),
+    )
+    sampler = functools.partial(
+        TemperatureBucketBatchSampler,
+        corpus_sizes=[len(corpus) for corpus in corpora],
+        lengths=lengths,
+        temperature=config.sampling_temperature,
+    )
+    loss = build_objective(model, config)
+    clock = RunClock(read_clock(Path(resume_from)) if resume_from else 0.0)
+    optimizer, scheduler = _optimizer_and_schedule(model, loss, config, clock, config.max_steps)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=config.batch_size,
+        max_steps=config.max_steps or UNBOUNDED_STEPS,
+        batch_sampler=sampler,
+        bf16=config.bf16,
+        use_cpu=not torch.cuda.is_available(),
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="steps",
+        save_steps=config.checkpoint_every,
+        save_total_limit=2,
+        logging_steps=config.log_every,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_drop_last=True,
+    )
+    budget = BudgetCallback(clock, config.budget_seconds())
+    progress = ProgressCallback(
+        clock, config.batch_size, config.max_steps, config.budget_seconds(), output / "train_log.jsonl"
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        loss=loss,
+        optimizers=(optimizer, scheduler),
+        callbacks=[budget, progress],
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(HFProgressCallback)
+    started = time.monotonic()
+    trainer.train(resume_from_checkpoint=resume_from)
+    steps = trainer.state.global_step
+    model.save(str(output))
+    run = TrainingRun(
+        output=output,
+        steps=steps,
+        seconds=clock.elapsed() if clock.started else time.monotonic() - started,
+        pairs_seen=steps * config.batch_size,
+        stopped_by_budget=budget.stopped_by_budget,
+        corpora=[
+            {
+                "name": c.name,
+                "src_lang": c.src_lang,
+                "tgt_lang": c.tgt_lang,
+                "pairs": len(c),
+                "skipped_empty": c.skipped_empty,
+                "files": list(c.sources),
+            }
+            for c in corpora
+        ],
+    )
+    return run, model
+
+
+def write_summary(config: TrainConfig, run: TrainingRun, results: dict | None) -> Path:
+    """``training_summary.json`` (provenance) and the model card ``README.md`` in the output folder."""
+    summary = {
+        "interlingua_version": __version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": dataclasses.asdict(config),
+        "steps": run.steps,
+        "train_seconds": round(run.seconds, 1),
+        "pairs_seen": run.pairs_seen,
+        "stopped_by_budget": run.stopped_by_budget,
+        "corpora": run.corpora,
+        "results": results,
+    }
+    path = run.output / "training_summary.json"
+    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    (run.output / "README.md").write_text(model_card(config, run, results), encoding="utf-8")
+    return path
+
+
+def model_card(config: TrainConfig, run: TrainingRun, results: dict | None) -> str:
+    languages = sorted({c["src_lang"] for c in run.corpora})
+    lines = [
+        "---",
+        "library_name: sentence-transformers",
+        "tags: [sentence-transformers, sentence-similarity, interlingua]",
+        f"language: [{', '.join(languages + [config.pivot])}]",
+        "---",
+        f"# interlingua encoder ({config.recipe or config.objective})",
+        "",
+        f"Trained with interlingua {__version__}: objective `{config.objective}`, "
+        f"{run.steps} steps of {config.batch_size} pairs ({run.pairs_seen:,} pairs seen) "
+        f"in {run.seconds / 60:.1f} min.",
+        "",
+        "```python",
+        "from sentence_transformers import SentenceTransformer",
+        "model = SentenceTransformer('PATH_TO_THIS_FOLDER')",
+        "```",
+        "",
+        "## Training data",
+        "",
+        "| corpus | pair | pairs | empty lines skipped |",
+        "|---|---|---|---|",
+        *(
+            f"| {c['name']} | {c['src_lang']}-{c['tgt_lang']} | {c['pairs']:,} | {c['skipped_empty']} |"
+            for c in run.corpora
+        ),
+        "",
+        "## Settings",
+        "",
+        "```yaml",
+        *(f"{key}: {value}" for key, value in dataclasses.asdict(config).items()),
+        "```",
+    ]
+    if results:
+        lines += ["", "## Results", "", "```", json.dumps(results, indent=2), "```"]
+    return "\n".join(lines) + "\n"
