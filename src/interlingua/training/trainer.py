@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
+from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from torch.optim.lr_scheduler import LambdaLR
@@ -45,6 +46,7 @@ from interlingua.training.schedule import RunClock, lr_multiplier, progress_func
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
+HEADS_FILE = "training_heads.safetensors"
 TOKENIZER = "tokenizer"
 UNBOUNDED_STEPS = 10**9  # a budget-only run: the budget callback ends it
 
@@ -59,6 +61,37 @@ class TrainingRun:
     pairs_seen: int
     stopped_by_budget: bool
     corpora: list[dict]
+
+
+def training_head_state(loss: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The loss module's own tensors (training-only heads), without the encoder it wraps."""
+    return {key: value for key, value in loss.state_dict().items() if not key.startswith("model.")}
+
+
+class InterlinguaTrainer(SentenceTransformerTrainer):
+    """The sentence-transformers Trainer, plus the training-only heads in every checkpoint.
+
+    Heads (XTR, RTL, projection, MLM) live on the loss module, which the stock Trainer neither saves
+    nor restores; they are kept in ``training_heads.safetensors`` beside the model weights, and the
+    exported model stays a plain encoder.
+    """
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        super()._save(output_dir, state_dict)
+        heads = training_head_state(self.loss)
+        if heads:
+            save_file(
+                {k: v.detach().contiguous().cpu() for k, v in heads.items()},
+                str(Path(output_dir or self.args.output_dir) / HEADS_FILE),
+            )
+
+    def _load_from_checkpoint(self, checkpoint_path: str, *args, **kwargs) -> None:
+        super()._load_from_checkpoint(checkpoint_path, *args, **kwargs)
+        heads_path = Path(checkpoint_path) / HEADS_FILE
+        if heads_path.exists():
+            missing, unexpected = self.loss.load_state_dict(load_file(str(heads_path)), strict=False)
+            if unexpected or any(not key.startswith("model.") for key in missing):
+                raise ConfigError(f"{heads_path}: training heads do not match this objective")
 
 
 def seed_everything(seed: int) -> None:
@@ -208,7 +241,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     progress = ProgressCallback(
         clock, config.batch_size, config.max_steps, config.budget_seconds(), output / "train_log.jsonl"
     )
-    trainer = SentenceTransformerTrainer(
+    trainer = InterlinguaTrainer(
         model=model,
         args=args,
         train_dataset=dataset,
