@@ -18,3 +18,11 @@ class DataError(InterlinguaError):
 
 class ConfigError(InterlinguaError):
     """An invalid option, config key, recipe name or model path."""
+
+
+class StorageError(InterlinguaError):
+    """A file the toolkit writes could not be written (disk full, quota exceeded, no permission)."""
+
+
+class NonFiniteLossError(InterlinguaError):
+    """Training produced a NaN or infinite loss; the offending batch is saved for inspection."""

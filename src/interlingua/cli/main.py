@@ -2,14 +2,17 @@
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the module sets
 ``func`` on its parser, a callable taking the parsed ``argparse.Namespace`` and returning an exit
-code.  User errors (``InterlinguaError``) print one line and exit with code 2.
+code.  User errors print one line on stderr and exit with code 2: ``InterlinguaError`` from the
+library, and command-line mistakes (a misspelt option gets the closest valid one suggested).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from interlingua import __version__
 from interlingua.errors import InterlinguaError
@@ -17,10 +20,50 @@ from interlingua.errors import InterlinguaError
 SUBCOMMAND_MODULES = ("train", "encode", "evaluate", "tokenizer", "mine")
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage block), like the toolkit's other errors.
+
+    Subcommand parsers are created from their parent's class, so the whole tree behaves the same.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(message: str) -> str:
+    """``message`` with its line breaks (and the indentation after them) folded into spaces."""
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _long_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` of ``parser`` and of the subcommands below it."""
+    options: set[str] = set()
+    for action in parser._actions:
+        options.update(option for option in action.option_strings if option.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                options |= _long_options(subparser)
+    return options
+
+
+def _unrecognized(arguments: list[str], parser: argparse.ArgumentParser) -> str:
+    """The error for arguments no option took, naming the closest option to the first one."""
+    option = next((argument.split("=", 1)[0] for argument in arguments if argument.startswith("-")), None)
+    if option is None:
+        return f"unrecognized arguments: {' '.join(arguments)}"
+    close = difflib.get_close_matches(option, sorted(_long_options(parser)), n=1)
+    return f"unrecognized option {option}" + (f"; did you mean {close[0]}?" if close else "")
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices[name]
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="interlingua", description="Language-agnostic sentence embeddings from parallel text."
     )
     parser.add_argument("--version", action="version", version=f"interlingua {__version__}")
@@ -32,11 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = _subcommand_parser(parser, args.command)
+        command.error(_unrecognized(unknown, command))
     try:
         return int(args.func(args) or 0)
     except InterlinguaError as error:
-        print(f"interlingua {args.command}: error: {error}", file=sys.stderr)
+        print(f"interlingua {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -23,7 +24,16 @@ _NOT_LOSSES = {
 }
 
 
-class BudgetCallback(TrainerCallback):
+class CheckpointedCallback(TrainerCallback, ABC):
+    """A callback with state of its own, written into every checkpoint before it is sealed
+    (``InterlinguaTrainer`` calls ``write_state``), so that a resumed run continues it."""
+
+    @abstractmethod
+    def write_state(self, folder: Path) -> None:
+        """Write this callback's state into the checkpoint being written in ``folder``."""
+
+
+class BudgetCallback(CheckpointedCallback):
     """Starts the run clock, stops training once the budget is spent, and saves the clock in
     every checkpoint so that a resumed run continues the same budget and schedule."""
 
@@ -41,10 +51,8 @@ class BudgetCallback(TrainerCallback):
             control.should_training_stop = True
             control.should_save = True
 
-    def on_save(self, args, state, control, **kwargs):
-        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if checkpoint.is_dir():
-            (checkpoint / CLOCK_FILE).write_text(json.dumps({"elapsed": self.clock.elapsed()}))
+    def write_state(self, folder: Path) -> None:
+        (folder / CLOCK_FILE).write_text(json.dumps({"elapsed": self.clock.elapsed()}))
 
 
 def read_clock(checkpoint: Path) -> float:
@@ -75,6 +83,7 @@ class ProgressCallback(TrainerCallback):
         self.postfix: dict[str, str] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
+        trim_log(self.log_path, state.global_step)
         # Budgeted runs show time as the bar (their step count is unknown); others show steps.
         by_time = self.budget_seconds is not None and self.max_steps is None
         total = self.budget_seconds if by_time else self.max_steps
@@ -110,3 +119,28 @@ class ProgressCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         if self.bar is not None:
             self.bar.close()
+
+
+def _logged_step(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def trim_log(path: Path, last_step: int) -> None:
+    """Keep only the records of steps up to ``last_step`` in the JSON-lines log at ``path``: a
+    resumed run redoes (and logs again) the steps after its checkpoint.  A record cut short by a
+    killed run does not parse and is dropped too."""
+    if not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    kept = [
+        line.rstrip("\n") + "\n"
+        for line in text.splitlines(keepends=True)
+        if (step := _logged_step(line)) is not None and step <= last_step
+    ]
+    if "".join(kept) != text:
+        staging = path.with_name(path.name + ".tmp")
+        staging.write_text("".join(kept), encoding="utf-8")
+        staging.replace(path)

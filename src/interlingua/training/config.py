@@ -51,6 +51,30 @@ class TrainConfig:
     scale: float = _key(20.0, "inverse temperature of contrastive scores (20 = tau 0.05)")
     margin: float = _key(0.0, "additive margin on the positive score (LaBSE: 0.3)")
     bidirectional: bool = _key(True, "rank in both directions (x->y and y->x)")
+    xtr_head: str = _key(
+        "lightweight",
+        "XTR/UGT prediction head: lightweight (tied to the input embeddings) or ems (language embedding)",
+    )
+    language_embedding_dim: int = _key(128, "EMS head: width of the language embedding")
+    ugt_mask_weight: float = _key(0.5, "UGT: share of the masked piece in the masked side's target")
+    align_weight: float = _key(2.0, "Lightweight: weight of ALIGN")
+    sim_weight: float = _key(2.0, "Lightweight: weight of SIM")
+    contrastive_weight: float = _key(2.0, "EMS: weight of the contrastive loss")
+    projection_dim: int = _key(128, "EMS: output width of the training-only projection head")
+    rtl_weight: float = _key(0.1, "DAP: weight of RTL (code 0.1, paper 1)")
+    rtl_layers: int = _key(2, "DAP: transformer layers of the RTL head, copied from the encoder's last ones")
+    lexicon: str | None = _key(
+        None, "ML-CTL: bilingual lexicon TSV (source word, English word); default: mutual-argmax alignment"
+    )
+    cross_zero: bool = _key(True, "ML-CTL: CZ-NCE (positive left out of the denominator); false: InfoNCE")
+    sentence_weight: float = _key(1.0, "ML-CTL: weight of the sentence-level contrastive loss")
+    word_weight: float = _key(1.0, "ML-CTL: weight of the word-level contrastive loss")
+    mlm_weight: float = _key(0.1, "ML-CTL: weight of masked language modelling")
+    mlm_probability: float = _key(0.15, "ML-CTL: share of pieces masked for MLM")
+    teacher: str | None = _key(
+        None, "distillation: the teacher, any sentence-transformers model folder or name"
+    )
+    teacher_prefix: str = _key("", "distillation: text prepended to the teacher's input (e5: 'query: ')")
     # Model
     pretrained: str | None = _key(
         None, "start from this pretrained encoder (folder or hub name) instead of scratch"

@@ -1,4 +1,14 @@
-"""Objective names (the ``objective`` key of a recipe) and the loss module each one builds."""
+"""Objective names (the ``objective`` key of a recipe) and the loss module each one builds.
+
+Single terms, each usable on its own: ``translation_ranking``, ``xtr``, ``ugt``, ``align``, ``sim``,
+``ems_contrastive``, ``rtl``, ``cz_nce``, ``distillation``.  The methods, whose terms share one
+forward pass per step: ``lightweight`` (UGT + 2 ALIGN + 2 SIM), ``ems`` (XTR + 2 CL), ``dap``
+(TR + 0.1 RTL), ``mlctl`` (sentence and word CZ-NCE + 0.1 MLM).  See METHODS.md and each loss's
+docstring for the formulas.
+
+Per-row languages: EMS's XTR head needs each pair's source language.  Losses take it as the
+``labels`` tensor, holding each row's index in :func:`training_languages` (the pivot is index 0).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +17,29 @@ from collections.abc import Callable
 from sentence_transformers import SentenceTransformer
 from torch import nn
 
+from interlingua.data.languages import parse_language_list
 from interlingua.errors import ConfigError
+from interlingua.losses.align import AlignLoss
+from interlingua.losses.cz_nce import CZNCELoss
+from interlingua.losses.dap import DAPLoss
+from interlingua.losses.distillation import DistillationLoss
+from interlingua.losses.ems import EMSLoss
+from interlingua.losses.ems_contrastive import EMSContrastiveLoss
+from interlingua.losses.lightweight import LightweightLoss
+from interlingua.losses.mlctl import MLCTLLoss
+from interlingua.losses.rtl import RTLLoss
+from interlingua.losses.sim import SimLoss
 from interlingua.losses.translation_ranking import TranslationRankingLoss
+from interlingua.losses.ugt import UGTLoss
+from interlingua.losses.xtr import XTRLoss
+from interlingua.models.encoder import load_pretrained_encoder
 from interlingua.training.config import TrainConfig
+
+
+def training_languages(config: TrainConfig) -> list[str]:
+    """Language codes indexed by the per-row language ids: the pivot, then the trained languages."""
+    codes = [language.code for language in parse_language_list(config.langs)] if config.langs else []
+    return [config.pivot, *sorted(code for code in codes if code != config.pivot)]
 
 
 def _translation_ranking(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
@@ -18,8 +48,105 @@ def _translation_ranking(model: SentenceTransformer, config: TrainConfig) -> nn.
     )
 
 
+def _xtr(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return XTRLoss(model, config.xtr_head, training_languages(config), config.language_embedding_dim)
+
+
+def _ugt(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return UGTLoss(
+        model,
+        config.xtr_head,
+        training_languages(config),
+        config.language_embedding_dim,
+        config.ugt_mask_weight,
+    )
+
+
+def _align(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return AlignLoss(model)
+
+
+def _sim(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return SimLoss(model)
+
+
+def _ems_contrastive(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return EMSContrastiveLoss(model, scale=config.scale, projection_dim=config.projection_dim)
+
+
+def _lightweight(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return LightweightLoss(
+        model,
+        align_weight=config.align_weight,
+        sim_weight=config.sim_weight,
+        mask_weight=config.ugt_mask_weight,
+    )
+
+
+def _ems(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return EMSLoss(
+        model,
+        training_languages(config),
+        language_dim=config.language_embedding_dim,
+        scale=config.scale,
+        projection_dim=config.projection_dim,
+        contrastive_weight=config.contrastive_weight,
+    )
+
+
+def _rtl(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return RTLLoss(model, layers=config.rtl_layers)
+
+
+def _dap(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return DAPLoss(
+        model,
+        scale=config.scale,
+        margin=config.margin,
+        rtl_weight=config.rtl_weight,
+        rtl_layers=config.rtl_layers,
+    )
+
+
+def _cz_nce(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return CZNCELoss(model, scale=config.scale, cross_zero=config.cross_zero)
+
+
+def _mlctl(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return MLCTLLoss(
+        model,
+        lexicon=config.lexicon,
+        scale=config.scale,
+        cross_zero=config.cross_zero,
+        sentence_weight=config.sentence_weight,
+        word_weight=config.word_weight,
+        mlm_weight=config.mlm_weight,
+        mlm_probability=config.mlm_probability,
+    )
+
+
+def _distillation(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    if not config.teacher:
+        raise ConfigError("the distillation objective needs a teacher: pass --teacher MODEL")
+    # y decoded from the student's pieces can take more of the teacher's pieces: leave room.
+    teacher = load_pretrained_encoder(config.teacher, max_length=4 * config.max_length)
+    return DistillationLoss(model, teacher, teacher_prefix=config.teacher_prefix)
+
+
 OBJECTIVES: dict[str, Callable[[SentenceTransformer, TrainConfig], nn.Module]] = {
     "translation_ranking": _translation_ranking,
+    "xtr": _xtr,
+    "ugt": _ugt,
+    "align": _align,
+    "sim": _sim,
+    "ems_contrastive": _ems_contrastive,
+    "lightweight": _lightweight,
+    "ems": _ems,
+    "rtl": _rtl,
+    "dap": _dap,
+    "cz_nce": _cz_nce,
+    "mlctl": _mlctl,
+    "distillation": _distillation,
 }
 
 

@@ -6,6 +6,14 @@ checkpoints, resume and logging behave as users of those tools expect.  What thi
 the corpus mix (temperature sampling, length-bucketed batches), the wall-clock budget with a
 schedule that fits it, the progress bar, and a final folder that ``SentenceTransformer(path)``
 loads, with a model card and ``training_summary.json``.
+
+Nothing lost (docs/robustness.md): checkpoints are atomic and verified before a resume, and a
+step-bounded run resumed with ``--resume`` after a crash at any point ends with the same weights,
+bit for bit on CPU, as a run that was never interrupted: the weights, training-only heads,
+optimizer, scheduler, RNG states and the sampler's position (a pure function of seed, epoch and
+step) all come back.  A run bounded by ``--budget`` schedules its learning rate by wall-clock time,
+so it resumes where it was but is not bit-reproducible.  A NaN or infinite loss stops the run, or
+skips the batch (``on_nonfinite``), before it reaches the weights.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import functools
 import json
 import logging
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,24 +37,37 @@ from sentence_transformers.sentence_transformer.training_args import SentenceTra
 from torch.optim.lr_scheduler import LambdaLR
 from transformers import AutoTokenizer, PrinterCallback
 from transformers import ProgressCallback as HFProgressCallback
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_callback import ExportableState
 
 from interlingua import __version__
 from interlingua.data.corpora import load_training_corpora, resolve_data_root
 from interlingua.data.languages import parse_language_list
 from interlingua.data.parallel import ParallelCorpus
 from interlingua.data.sampling import TemperatureBucketBatchSampler
-from interlingua.errors import ConfigError
+from interlingua.errors import ConfigError, StorageError
 from interlingua.models.encoder import EncoderConfig, build_scratch_encoder, load_pretrained_encoder
 from interlingua.models.tokenizer import balanced_sample, save_tokenizer, train_tokenizer
-from interlingua.training.callbacks import BudgetCallback, ProgressCallback, read_clock
+from interlingua.training.callbacks import BudgetCallback, CheckpointedCallback, ProgressCallback, read_clock
+from interlingua.training.checkpoints import (
+    STORAGE_ERRNOS,
+    checkpoint_folders,
+    checkpoint_writer,
+    latest_valid_checkpoint,
+    remove_unfinished_saves,
+    rotate_checkpoints,
+    staging_folder,
+    step_of,
+)
 from interlingua.training.config import TrainConfig, save_config
+from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
 from interlingua.training.objectives import build_objective
 from interlingua.training.schedule import RunClock, lr_multiplier, progress_function
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
+KEEP_CHECKPOINTS = 2  # the newest and the one before it, in case the newest turns out unreadable
 HEADS_FILE = "training_heads.safetensors"
 TOKENIZER = "tokenizer"
 UNBOUNDED_STEPS = 10**9  # a budget-only run: the budget callback ends it
@@ -69,12 +91,22 @@ def training_head_state(loss: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 class InterlinguaTrainer(SentenceTransformerTrainer):
-    """The sentence-transformers Trainer, plus the training-only heads in every checkpoint.
+    """The sentence-transformers Trainer, with checkpoints that resume exactly and a guarded loss.
 
-    Heads (XTR, RTL, projection, MLM) live on the loss module, which the stock Trainer neither saves
-    nor restores; they are kept in ``training_heads.safetensors`` beside the model weights, and the
-    exported model stays a plain encoder.
+    * Training-only heads (XTR, RTL, projection, MLM) live on the loss module, which the stock
+      Trainer neither saves nor restores; they are kept in ``training_heads.safetensors`` beside the
+      model weights, and the exported model stays a plain encoder.
+    * Checkpoints are atomic (``training/checkpoints.py``): written to a staging folder with the
+      optimizer, scheduler, RNG states, trainer state and each ``CheckpointedCallback``'s state,
+      sealed with a manifest, then renamed; only the ``KEEP_CHECKPOINTS`` newest are kept.
+    * Each step's loss passes ``guard`` (``training/guard.py``) before the optimiser step.
     """
+
+    data_collator_class = BatchTextCollator
+
+    def __init__(self, *args, guard: NonFiniteGuard | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.guard = guard or NonFiniteGuard("stop", Path(self.args.output_dir))
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
@@ -92,6 +124,54 @@ class InterlinguaTrainer(SentenceTransformerTrainer):
             missing, unexpected = self.loss.load_state_dict(load_file(str(heads_path)), strict=False)
             if unexpected or any(not key.startswith("model.") for key in missing):
                 raise ConfigError(f"{heads_path}: training heads do not match this objective")
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """Everything a resume needs, written atomically (the stock method writes in place).
+
+        In a multi-process run every process writes its own RNG state into the staging folder,
+        between two barriers; the main process alone creates, seals, renames and rotates.
+        """
+        root = Path(self._get_output_dir(trial=trial))
+        step = self.state.global_step
+        self.store_flos()
+        if not self.args.should_save:
+            self.accelerator.wait_for_everyone()
+            self._write_checkpoint(staging_folder(root, step))
+            self.accelerator.wait_for_everyone()
+            return
+        with checkpoint_writer(root, step) as staging:
+            self.accelerator.wait_for_everyone()
+            self._write_checkpoint(staging)
+            self.accelerator.wait_for_everyone()
+        rotate_checkpoints(root, newest=step, keep=KEEP_CHECKPOINTS)
+
+    def _write_checkpoint(self, folder: Path) -> None:
+        self.save_model(str(folder), _internal_call=True)
+        self._save_optimizer_and_scheduler(str(folder))
+        self._save_scaler(str(folder))
+        self._save_rng_state(str(folder))
+        if not self.args.should_save:
+            return
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, CheckpointedCallback):
+                callback.write_state(folder)
+        # As the stock method does: the state of ExportableState callbacks goes into the trainer state.
+        for exportable in [*self.callback_handler.callbacks, self.control]:
+            if isinstance(exportable, ExportableState):
+                name = type(exportable).__name__
+                if isinstance(self.state.stateful_callbacks.get(name), list):
+                    self.state.stateful_callbacks[name].append(exportable.state())
+                else:
+                    self.state.stateful_callbacks[name] = exportable.state()
+        self.state.save_to_json(str(folder / TRAINER_STATE_NAME))
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """The stock step (forward, backward), then the guard; a skipped batch leaves no gradient."""
+        texts = inputs.pop(BATCH_TEXTS, None)
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if not self.guard.admits(loss, self.state.global_step + 1, texts):
+            self.optimizer.zero_grad(set_to_none=True)
+        return loss
 
 
 def seed_everything(seed: int) -> None:
@@ -118,7 +198,8 @@ def load_corpora(config: TrainConfig) -> list[ParallelCorpus]:
 
 
 def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: Path):
-    """A from-scratch run trains its vocabulary once and reuses it when resumed."""
+    """A from-scratch run trains its vocabulary once and reuses it when resumed; it is saved to a
+    staging folder and renamed, so that a run killed mid-save does not leave half a tokenizer."""
     saved = output / TOKENIZER
     if saved.exists():
         return AutoTokenizer.from_pretrained(str(saved))
@@ -135,15 +216,31 @@ def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: P
         languages=languages,
         max_length=config.max_length,
     )
-    save_tokenizer(tokenizer, saved)
+    staging = output / f".staging-{TOKENIZER}"
+    shutil.rmtree(staging, ignore_errors=True)
+    save_tokenizer(tokenizer, staging)
+    staging.rename(saved)
     return tokenizer
+
+
+def _require_vocabulary(model: SentenceTransformer, source: str) -> None:
+    """A model folder without tokenizer files still loads, with a vocabulary of special tokens only
+    (every word becomes unknown): refuse it rather than train on nothing."""
+    tokenizer = model.tokenizer
+    if tokenizer is None or len(tokenizer) <= len(set(tokenizer.all_special_ids)):
+        raise ConfigError(
+            f"{source}: the model has no tokenizer (no vocabulary beyond special tokens); "
+            "save its tokenizer into the model folder (tokenizer.save_pretrained(FOLDER))"
+        )
 
 
 def build_model(config: TrainConfig, corpora: list[ParallelCorpus], output: Path) -> SentenceTransformer:
     if config.pretrained:
-        return load_pretrained_encoder(
+        model = load_pretrained_encoder(
             config.pretrained, max_length=config.max_length, pooling=config.pooling
         )
+        _require_vocabulary(model, config.pretrained)
+        return model
     encoder_config = EncoderConfig(
         layers=config.layers,
         hidden=config.hidden,
@@ -183,6 +280,14 @@ def _optimizer_and_schedule(model, loss, config: TrainConfig, clock: RunClock, m
     return optimizer, LambdaLR(optimizer, multiplier)
 
 
+def _run_was_complete(checkpoint: Path, config: TrainConfig) -> bool:
+    """Whether ``checkpoint`` ends the run: it holds the last step, or the budget was spent."""
+    budget = config.budget_seconds()
+    return (config.max_steps is not None and step_of(checkpoint) >= config.max_steps) or (
+        budget is not None and read_clock(checkpoint) >= budget
+    )
+
+
 def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     """Run a training job; returns what the run did and the trained model (also saved to ``output``)."""
     if not config.output:
@@ -191,13 +296,16 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         raise ConfigError("the run needs an end: pass --max-steps N and/or --budget 20m")
     output = Path(config.output)
     checkpoints = output / CHECKPOINTS
-    resume_from = get_last_checkpoint(str(checkpoints)) if config.resume and checkpoints.is_dir() else None
-    if config.resume and resume_from is None:
-        logger.warning("--resume: no checkpoint in %s, starting from scratch", checkpoints)
-    if not config.resume and checkpoints.is_dir() and any(checkpoints.iterdir()):
+    # TrainConfig.on_nonfinite: "stop" unless the config has the key and sets it otherwise.
+    guard = NonFiniteGuard(getattr(config, "on_nonfinite", "stop"), output)
+    remove_unfinished_saves(checkpoints)
+    if not config.resume and checkpoint_folders(checkpoints):
         raise ConfigError(
             f"{output} already holds checkpoints: pass --resume to continue, or another --output"
         )
+    resume_from = latest_valid_checkpoint(checkpoints) if config.resume else None
+    if config.resume and resume_from is None:
+        logger.warning("--resume: no usable checkpoint in %s, starting from scratch", checkpoints)
     output.mkdir(parents=True, exist_ok=True)
     save_config(config, output / "train_config.yaml")
     seed_everything(config.seed)
@@ -218,7 +326,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         temperature=config.sampling_temperature,
     )
     loss = build_objective(model, config)
-    clock = RunClock(read_clock(Path(resume_from)) if resume_from else 0.0)
+    clock = RunClock(read_clock(resume_from) if resume_from else 0.0)
     optimizer, scheduler = _optimizer_and_schedule(model, loss, config, clock, config.max_steps)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
@@ -231,7 +339,6 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         data_seed=config.seed,
         save_strategy="steps",
         save_steps=config.checkpoint_every,
-        save_total_limit=2,
         logging_steps=config.log_every,
         report_to="none",
         disable_tqdm=True,
@@ -248,17 +355,32 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         loss=loss,
         optimizers=(optimizer, scheduler),
         callbacks=[budget, progress],
+        guard=guard,
     )
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(HFProgressCallback)
-    started = time.monotonic()
-    trainer.train(resume_from_checkpoint=resume_from)
-    steps = trainer.state.global_step
-    model.save(str(output))
+    try:
+        if False:
+            # Killed after its last checkpoint (while exporting or scoring): export that checkpoint.
+            # The Trainer, resumed there, would train one step more.
+            trainer._load_from_checkpoint(str(resume_from))
+            steps = step_of(resume_from)
+            budget.stopped_by_budget = config.max_steps is None or steps < config.max_steps
+        else:
+            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+            steps = trainer.state.global_step
+        model.save(str(output))
+    except OSError as error:  # writing a log line or the final model; checkpoints raise StorageError
+        if error.errno not in STORAGE_ERRNOS:
+            raise
+        raise StorageError(
+            f"cannot write in {output}: {error}; the checkpoints in {checkpoints} are intact: "
+            "fix this and rerun with --resume"
+        ) from error
     run = TrainingRun(
         output=output,
         steps=steps,
-        seconds=clock.elapsed() if clock.started else time.monotonic() - started,
+        seconds=clock.elapsed(),  # includes the time before a resume (the clock is in checkpoints)
         pairs_seen=steps * config.batch_size,
         stopped_by_budget=budget.stopped_by_budget,
         corpora=[

@@ -1,0 +1,197 @@
+"""Ablation of the seed methods: every recipe at the same wall-clock budget on the same languages.
+
+Rows: Lightweight, EMS and translation ranking trained from scratch at one size (the Lightweight
+encoder: 2 layers, d=512); DAP, ML-CTL and translation ranking trained from a pretrained backbone
+(multilingual-e5-small); each row is scored on Tatoeba (both directions, accuracy %) and FLORES-200
+devtest (xSIM error %, xx -> eng) on the trained languages, next to its starting point (the
+untrained scratch encoder, or the backbone itself).
+
+What is equal across rows: languages, corpora, wall-clock budget, seed, maximum length, warm-up
+fraction (the recipes' warm-ups of 2,000 / 10,000 steps would never end in a short run), and per
+group the size knobs (scratch: layers, width, heads, FFN, vocabulary, batch; backbone: batch).
+What stays each recipe's own: the objective and its weights, temperature, learning rate, AMSGrad,
+schedule and sampling temperature.  The TR row on the backbone takes DAP's optimisation (AdamW
+5e-5, no weight decay): the `tr` recipe's 1e-3 is for training from scratch.
+
+Usage (the full-size run: ~10 languages, 20 minutes per recipe, about 2.5 hours on 2 cores):
+    nice -n 19 .venv/bin/python benchmarks/ablation.py --budget 20m \\
+        --langs deu,fra,spa,ita,nld,por,rus,pol,tur,ara --backbone /tmp/me5 --output runs/ablation-20m
+
+Budgets are wall-clock: on a shared machine a row that ran under heavier load gets fewer steps,
+so the table reports the steps each row took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interlingua.data.languages import parse_language_list
+from interlingua.evaluation.flores import evaluate_flores
+from interlingua.evaluation.tatoeba import TatoebaResult, evaluate_tatoeba
+from interlingua.models.encode import SentenceTransformerEncoder
+from interlingua.models.encoder import load_pretrained_encoder
+from interlingua.training.config import TrainConfig, build_config
+from interlingua.training.pipeline import train_and_evaluate
+from interlingua.training.trainer import build_model, load_corpora, seed_everything
+
+SCRATCH, BACKBONE = "scratch", "backbone"
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    recipe: str
+    start: str  # SCRATCH or BACKBONE
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+ROWS = [
+    Row("lightweight", "lightweight", SCRATCH),
+    Row("ems", "ems", SCRATCH),
+    Row("tr-scratch", "tr", SCRATCH),
+    Row("dap", "dap", BACKBONE),
+    Row("mlctl", "mlctl", BACKBONE),
+    Row("tr-backbone", "tr", BACKBONE, {"learning_rate": 5e-5, "weight_decay": 0.0}),
+]
+
+
+def shared_overrides(args: argparse.Namespace, start: str) -> dict[str, Any]:
+    common = {
+        "langs": args.langs,
+        "data_root": args.data_root,
+        "budget": args.budget,
+        "max_steps": None,
+        "max_length": 64,
+        "warmup": 0.05,
+        "seed": args.seed,
+        "max_pairs_per_language": args.max_pairs_per_language,
+        "checkpoint_every": 10**6,  # only the final save: checkpoints would eat the budget
+        "log_every": 10,
+    }
+    if start == SCRATCH:
+        return {
+            **common,
+            "layers": args.layers,
+            "hidden": args.hidden,
+            "heads": args.heads,
+            "ffn": args.ffn,
+            "vocab_size": args.vocab_size,
+            "batch_size": args.batch_size,
+        }
+    return {**common, "pretrained": args.backbone, "pooling": "mean", "batch_size": args.backbone_batch_size}
+
+
+def score(model, name: str, config: TrainConfig, tatoeba: TatoebaResult | None = None) -> dict[str, Any]:
+    """Tatoeba (unless already scored) and FLORES on the run's languages."""
+    encoder = SentenceTransformerEncoder(model, name=name, batch_size=256)
+    tatoeba = tatoeba or evaluate_tatoeba(encoder, config.data_root, config.langs)
+    flores = evaluate_flores(encoder, config.data_root, config.langs)
+    return {
+        "tatoeba": tatoeba.average,
+        "tatoeba_per_language": {code: s.average for code, s in tatoeba.per_language.items()},
+        "flores_xsim_error": flores.average,
+        "flores_per_language": flores.error_rates,
+    }
+
+
+def starting_point(args: argparse.Namespace, start: str, output: Path) -> dict[str, Any]:
+    """Scores of the untrained scratch encoder (same tokenizer and seed as the rows) or the backbone."""
+    config = build_config(recipe="tr", overrides={**shared_overrides(args, start), "output": str(output)})
+    if start == SCRATCH:
+        seed_everything(config.seed)
+        output.mkdir(parents=True, exist_ok=True)
+        model = build_model(config, load_corpora(config), output)
+    else:
+        model = load_pretrained_encoder(args.backbone, max_length=config.max_length, pooling="mean")
+    return score(model, f"{start} (untrained)", config)
+
+
+def run_row(args: argparse.Namespace, row: Row, output: Path) -> dict[str, Any]:
+    overrides = {**shared_overrides(args, row.start), **row.overrides, "output": str(output)}
+    config = build_config(recipe=row.recipe, overrides=overrides)
+    started = time.monotonic()
+    tatoeba = train_and_evaluate(config)  # trains, then scores Tatoeba on the trained languages
+    summary = json.loads((output / "training_summary.json").read_text())
+    model = load_pretrained_encoder(output, max_length=config.max_length)
+    return {
+        **score(model, row.name, config, tatoeba),
+        "steps": summary["steps"],
+        "pairs_seen": summary["pairs_seen"],
+        "train_seconds": summary["train_seconds"],
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "learning_rate": config.learning_rate,
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        "| row | start | steps | pairs seen | Tatoeba acc. % (start -> trained) "
+        "| FLORES xSIM err. % (start -> trained) |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for row in ROWS:
+        if row.name not in results["rows"]:
+            continue
+        result, start = results["rows"][row.name], results["starts"][row.start]
+        lines.append(
+            f"| {row.name} | {row.start} | {result['steps']} | {result['pairs_seen']:,} | "
+            f"{start['tatoeba']:.1f} -> **{result['tatoeba']:.1f}** | "
+            f"{start['flores_xsim_error']:.1f} -> **{result['flores_xsim_error']:.1f}** |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--budget", default="20m", help="wall-clock training budget of every row")
+    parser.add_argument("--langs", default="deu,fra,spa,ita,nld,por,rus,pol,tur,ara")
+    parser.add_argument(
+        "--backbone", default="/tmp/me5", help="pretrained encoder folder (build_me5_small.py)"
+    )
+    parser.add_argument("--data-root", default=None, help="shared data folder (default: $INTERLINGUA_DATA)")
+    parser.add_argument("--output", default="runs/ablation", help="folder of the runs and results.json")
+    parser.add_argument("--rows", default=",".join(row.name for row in ROWS), help="rows to run")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--max-pairs-per-language", type=int, default=None)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--heads", type=int, default=8)
+    parser.add_argument("--ffn", type=int, default=1024)
+    parser.add_argument("--vocab-size", type=int, default=32000)
+    parser.add_argument("--batch-size", type=int, default=128, help="batch of the scratch rows")
+    parser.add_argument("--backbone-batch-size", type=int, default=32, help="batch of the backbone rows")
+    args = parser.parse_args()
+    args.langs = ",".join(language.code for language in parse_language_list(args.langs))
+    logging.basicConfig(level=logging.WARNING)
+
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    results_path = output / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {"starts": {}, "rows": {}}
+    results["settings"] = {key: value for key, value in vars(args).items()}
+    wanted = [row for row in ROWS if row.name in args.rows.split(",")]
+    for start in sorted({row.start for row in wanted} - set(results["starts"])):
+        results["starts"][start] = starting_point(args, start, output / f"start-{start}")
+        results_path.write_text(json.dumps(results, indent=2))
+    for row in wanted:
+        if row.name in results["rows"]:
+            continue  # finished by an earlier invocation with the same output folder
+        row_output = output / row.name
+        shutil.rmtree(row_output, ignore_errors=True)
+        results["rows"][row.name] = run_row(args, row, row_output)
+        results_path.write_text(json.dumps(results, indent=2))
+        print(table(results), flush=True)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""Mining at scale: 1M x 1M sentences on one machine, bounded memory, kill and resume.
+
+Texts: the sides of the pooled training corpora (Tatoeba-Challenge, Bible, WMT newstest, TICO-19),
+each side shuffled independently; pairs with an empty side are dropped, and the million is
+completed with repeats of randomly drawn pairs.
+
+Embeddings are SYNTHETIC: encoding two million sentences with a real model would take hours on
+two cores.  Each source line gets a 384-d unit vector, normalise(topic centre + individual unit
+vector), with 4096 random topic centres (sentences of one topic have cosine ~0.5, of different
+topics ~0); 90% of the source lines have a "translation" on the target side, the line of their
+true translation in the corpora, whose vector is normalise(source vector + 0.8 x random unit
+vector) (cosine ~0.78); the other 10% of lines of each side get unrelated vectors.  These planted
+pairs are the known pairs.  Recall and precision count a mined pair as right when its two
+sentences equal those of a known pair (text equality, as Tatoeba scoring does), so repeated
+sentences and de-duplication do not count as misses.
+
+Steps, in this one command:
+1. ``interlingua mine`` with an IVF-PQ index (IVF1024,PQ16, nprobe 8, 2x candidates re-scored
+   exactly), float16 storage, ``--max-memory 2G``: wall time, peak RSS (the child's own rusage),
+   recall and precision of the known pairs (all candidates, and at the F1-optimal threshold).
+2. The same command again in a fresh work folder, killed with SIGKILL once 40% of the forward
+   k-NN queries are done, then rerun: the output must equal run 1's byte for byte.
+3. LASER-style all-in-RAM exact search (``mine_bitexts.py``'s ``knnCPU``: both matrices in
+   float32 and a FAISS ``IndexFlatIP`` over one of them): peak RSS with the full data, search time
+   measured on 2,000 queries and extrapolated to the 2M queries of both directions.
+
+    nice -n 19 .venv/bin/python benchmarks/mining_scale.py
+
+Writes runs/mining/scale.json (data and work files under runs/mining/scale/, about 12 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from interlingua import __version__
+from interlingua.data.textio import read_lines
+from interlingua.mining.calibrate import calibrate
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = 1_000_000
+DIM = 384
+TOPICS = 4096
+PLANTED_SHARE = 0.9
+NOISE = 0.8
+CHUNK = 50_000
+FLAT_QUERIES = 2000
+MINE_OPTIONS = [
+    "--index", "IVF1024,PQ16", "--index-params", "nprobe=8", "--train-size", "65536",
+    "--storage", "float16", "--max-memory", "2G",
+]  # fmt: skip
+
+
+def pooled_pairs(data_root: Path) -> list[tuple[str, str]]:
+    """(non-English, English) sentence pairs of the four training corpora, both sides non-empty."""
+    pairs: list[tuple[str, str]] = []
+    for folder in ("train_tatoeba_challenge_eng", "train_wmt_newstest", "train_tico19"):
+        for english in sorted((data_root / folder).glob("*-eng.eng.xz")):
+            stem = english.name[: -len(".eng.xz")]
+            other = english.with_name(f"{stem}.{stem.split('-')[0]}.xz")
+            pairs.extend(zip(read_lines(other), read_lines(english), strict=True))
+    bible = data_root / "train_bible_nt"
+    english = read_lines(bible / "eng.txt.xz")
+    for other in sorted(bible.glob("*.txt.xz")):
+        if other.name not in ("eng.txt.xz", "verse_ids.txt.xz"):
+            pairs.extend(zip(read_lines(other), english, strict=True))
+    return [(a, b) for a, b in pairs if a.strip() and b.strip()]
+
+
+def unit_rows(rng: np.random.Generator, rows: int) -> np.ndarray:
+    vectors = rng.standard_normal((rows, DIM), dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def prepare(data_root: Path, folder: Path) -> dict:
+    """Texts, synthetic embeddings and known pairs, made once and reused by later runs."""
+    record = folder / "data.json"
+    if record.exists():
+        return json.loads(record.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    pairs = pooled_pairs(data_root)
+    available = len(pairs)
+    repeats = rng.integers(0, available, max(SIZE - available, 0))
+    chosen = np.concatenate([rng.permutation(available), repeats])[:SIZE]
+    src_order, tgt_order = rng.permutation(SIZE), rng.permutation(SIZE)  # line -> pair
+    (folder / "src.txt").write_text("".join(pairs[chosen[p]][0] + "\n" for p in src_order), encoding="utf-8")
+    (folder / "tgt.txt").write_text("".join(pairs[chosen[p]][1] + "\n" for p in tgt_order), encoding="utf-8")
+    tgt_line_of_pair = np.argsort(tgt_order)
+    planted = rng.random(SIZE) < PLANTED_SHARE  # per pair
+    known = np.where(planted[src_order], tgt_line_of_pair[src_order], -1)  # source line -> target line
+    np.save(folder / "known.npy", known)
+
+    centres = unit_rows(rng, TOPICS)
+    src = np.lib.format.open_memmap(folder / "src.npy", mode="w+", dtype=np.float32, shape=(SIZE, DIM))
+    tgt = np.lib.format.open_memmap(folder / "tgt.npy", mode="w+", dtype=np.float32, shape=(SIZE, DIM))
+    for start in range(0, SIZE, CHUNK):
+        rows = slice(start, start + CHUNK)
+        for matrix in (src, tgt):
+            vectors = centres[rng.integers(0, TOPICS, CHUNK)] + unit_rows(rng, CHUNK)
+            matrix[rows] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    src.flush()
+    sources = np.flatnonzero(known >= 0)
+    for start in range(0, len(sources), CHUNK):
+        lines = sources[start : start + CHUNK]
+        vectors = src[lines] + NOISE * unit_rows(rng, len(lines))
+        tgt[known[lines]] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    tgt.flush()
+    del src, tgt
+    info = {"pairs_available": available, "lines_per_side": SIZE, "known_pairs": int((known >= 0).sum())}
+    record.write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def mine_command(folder: Path, name: str) -> list[str]:
+    return [
+        sys.executable, "-m", "interlingua.cli.main", "mine",
+        "--src", str(folder / "src.txt"), "--tgt", str(folder / "tgt.txt"),
+        "--src-embeddings", str(folder / "src.npy"), "--tgt-embeddings", str(folder / "tgt.npy"),
+        "--output", str(folder / f"{name}.tsv"), "--work-dir", str(folder / f"{name}.work"),
+        *MINE_OPTIONS,
+    ]  # fmt: skip
+
+
+def run_measured(command: list[str], log: Path, *, kill_when=None) -> dict:
+    """Run a child; return its wall time, peak RSS and exit status (killed early if ``kill_when()``)."""
+    began = time.time()
+    with open(log, "a") as handle:
+        child = subprocess.Popen(command, stdout=handle, stderr=handle)
+        if kill_when is not None:
+            while child.poll() is None and not kill_when():
+                time.sleep(1)
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGKILL)
+        _, status, usage = os.wait4(child.pid, 0)
+    return {
+        "wall_seconds": round(time.time() - began, 1),
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "exit_status": os.waitstatus_to_exitcode(status),
+    }
+
+
+def forward_progress(work: Path) -> float:
+    record = work / "knn" / "forward.progress.json"
+    if not record.exists():
+        return 0.0
+    progress = json.loads(record.read_text())
+    return sum(b - a for a, b in progress["done"]) / progress["total"]
+
+
+def quality(folder: Path, name: str) -> dict:
+    """Recall and precision of the known pairs, by text equality, and at the F1-optimal threshold."""
+    known = np.load(folder / "known.npy")
+    src_lines = (folder / "src.txt").read_text(encoding="utf-8").splitlines()
+    tgt_lines = (folder / "tgt.txt").read_text(encoding="utf-8").splitlines()
+    known_texts = {(src_lines[i], tgt_lines[j]) for i, j in enumerate(known.tolist()) if j >= 0}
+    scores, ids, hits = [], [], set()
+    with open(folder / f"{name}.tsv", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.rstrip("\n").split("\t")
+            scores.append(float(fields[0]))
+            texts = (fields[1], fields[2])
+            ids.append(texts)
+            if texts in known_texts:
+                hits.add(texts)
+    calibration = calibrate(np.array(scores, dtype=np.float32), ids, known_texts)
+    return {
+        "known_text_pairs": len(known_texts),
+        "written": len(scores),
+        "recall_all_candidates": len(hits) / len(known_texts),
+        "precision_all_candidates": len(hits) / len(scores),
+        "at_f1_optimal_threshold": calibration.as_dict(),
+    }
+
+
+def flat_baseline(folder: Path) -> dict:
+    """LASER's knnCPU: everything in RAM, float32, one flat index; run in its own process."""
+    import faiss
+
+    began = time.time()
+    src = np.load(folder / "src.npy")
+    tgt = np.load(folder / "tgt.npy")
+    faiss.normalize_L2(src)
+    faiss.normalize_L2(tgt)
+    index = faiss.IndexFlatIP(DIM)
+    index.add(tgt)
+    loaded = time.time() - began
+    queries = src[np.random.default_rng(1).choice(len(src), FLAT_QUERIES, replace=False)]
+    began = time.time()
+    index.search(queries, 4)
+    per_query = (time.time() - began) / FLAT_QUERIES
+    return {
+        "load_and_index_seconds": round(loaded, 1),
+        "seconds_per_query": per_query,
+        "extrapolated_search_seconds_both_directions": round(per_query * (len(src) + len(tgt))),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=Path(os.environ.get("INTERLINGUA_DATA", REPO.parent / "shared" / "data")),
+    )
+    parser.add_argument("--out-dir", type=Path, default=REPO / "runs" / "mining")
+    parser.add_argument(
+        "--flat-only", action="store_true", help=argparse.SUPPRESS
+    )  # the baseline's own process
+    args = parser.parse_args()
+    folder = args.out_dir / "scale"
+    if args.flat_only:
+        print(json.dumps(flat_baseline(folder)))
+        return
+
+    began = time.time()
+    data = prepare(args.data_root, folder)
+    prepared = time.time() - began
+    log = folder / "mine.log"
+    for name in ("uninterrupted", "resumed"):  # timings are of fresh runs, not of reused stages
+        shutil.rmtree(folder / f"{name}.work", ignore_errors=True)
+
+    uninterrupted = run_measured(mine_command(folder, "uninterrupted"), log)
+    summary = json.loads((folder / "uninterrupted.tsv.json").read_text())
+
+    killed_work = folder / "resumed.work"
+    killed = run_measured(
+        mine_command(folder, "resumed"), log, kill_when=lambda: forward_progress(killed_work) >= 0.4
+    )
+    done_at_kill = forward_progress(killed_work)
+    resumed = run_measured(mine_command(folder, "resumed"), log)
+    resumed_summary = json.loads((folder / "resumed.tsv.json").read_text())
+    identical = (folder / "resumed.tsv").read_bytes() == (folder / "uninterrupted.tsv").read_bytes()
+
+    flat_run = subprocess.run(
+        [sys.executable, __file__, "--out-dir", str(args.out_dir), "--flat-only"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    flat = json.loads(flat_run.stdout.strip().splitlines()[-1])
+
+    result = {
+        "benchmark": "1M x 1M mining, synthetic 384-d embeddings, real pooled-corpus text (see docstring)",
+        "data": data,
+        "prepare_seconds": round(prepared, 1),
+        "command": " ".join(mine_command(folder, "uninterrupted")),
+        "uninterrupted": {**uninterrupted, "stages": summary["stages"], "plan": summary["plan"]},
+        "quality": quality(folder, "uninterrupted"),
+        "kill_and_resume": {
+            "killed_run": killed,
+            "forward_knn_done_at_kill": round(done_at_kill, 3),
+            "resumed_run": {**resumed, "stages": resumed_summary["stages"]},
+            "output_identical_to_uninterrupted": identical,
+        },
+        "laser_style_flat": flat,
+        "memory_ratio_flat_over_interlingua": round(
+            flat["peak_rss_bytes"] / uninterrupted["peak_rss_bytes"], 2
+        ),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared",
+        "interlingua_version": __version__,
+    }
+    (args.out_dir / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""``interlingua mine``: bitext mining from two text files, and ``interlingua mine calibrate``.
+
+Only parses arguments and calls ``interlingua.mining``.  Where LASER's ``mine_bitexts.py`` has an
+option, its name is accepted too (``--trg``, ``--trg-embeddings``, ``-k``/``--neighborhood``,
+``--retrieval fwd|bwd|max|intersect``, ``--dim``, ``--unify``), so that LASER command lines and
+thresholds carry over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from interlingua.errors import ConfigError
+from interlingua.mining.margin import MARGINS, MODES
+
+_MODE_ALIASES = {"fwd": "forward", "bwd": "backward"}
+
+_DESCRIPTION = """\
+Mine translation pairs between two text files (one sentence per line) with LASER's margin
+criterion.  Embeddings come from --model, or precomputed from any encoder (--src-embeddings and
+--tgt-embeddings: .npy matrices, one row per line, or LASER's raw float32 with --dim).
+
+Every stage persists to the work directory (default OUTPUT.work): rerun the same command after
+an interruption and it resumes where it stopped; rerun with another --mode, --margin or
+--threshold and it reuses the embeddings and neighbours.  --max-memory bounds the memory the
+pipeline allocates for data, whatever the corpus size (the encoder model comes on top).
+
+Output TSV: score, source sentence, target sentence, source id, target id (1-based line numbers,
+or the IDs of --id-column inputs).  A JSON summary goes to OUTPUT.json.
+
+Threshold calibration: mine without --threshold, then
+  interlingua mine calibrate --pairs OUTPUT --gold GOLD [--histogram PNG] [--output JSON]
+finds the F1-optimal threshold on gold pairs in BUCC format (source-ID<TAB>target-ID)."""
+
+
+def _mode(text: str) -> str:
+    mode = _MODE_ALIASES.get(text, text)
+    if mode not in MODES:
+        raise argparse.ArgumentTypeError(f"invalid mode {text!r} (choose from {', '.join(MODES)}, fwd, bwd)")
+    return mode
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mine",
+        help="mine bitext from two monolingual files (margin-based, out of core, resumable)",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    inputs = parser.add_argument_group("inputs")
+    inputs.add_argument("--src", type=Path, help="source text, one sentence per line (.xz/.gz read as is)")
+    inputs.add_argument("--tgt", "--trg", type=Path, help="target text, one sentence per line")
+    inputs.add_argument("--id-column", action="store_true", help="lines are ID<TAB>sentence (BUCC format)")
+    inputs.add_argument("--model", help="sentence-transformers model folder or name to encode with")
+    inputs.add_argument("--prefix", default="", help='text prepended to every sentence (e5: "query: ")')
+    inputs.add_argument("--batch-size", type=int, default=64, help="encoding batch size (default 64)")
+    inputs.add_argument("--src-embeddings", type=Path, help="precomputed source embeddings (.npy, or raw)")
+    inputs.add_argument(
+        "--tgt-embeddings", "--trg-embeddings", type=Path, help="precomputed target embeddings"
+    )
+    inputs.add_argument("--dim", type=int, help="the embeddings are LASER's raw format with this dimension")
+    inputs.add_argument("--raw-fp16", action="store_true", help="raw embeddings are float16 (with --dim)")
+
+    mining = parser.add_argument_group("mining")
+    mining.add_argument("--margin", choices=MARGINS, default="ratio", help="margin function (default ratio)")
+    mining.add_argument(
+        "-k", "--k", "--neighborhood", dest="k", type=int, default=4, help="neighbours (default 4)"
+    )
+    mining.add_argument(
+        "--mode",
+        "--retrieval",
+        dest="mode",
+        type=_mode,
+        default="max",
+        help=f"{', '.join(MODES)} (default max)",
+    )
+    mining.add_argument("--threshold", type=float, help="keep pairs scoring at least this (default: all)")
+    mining.add_argument("--top-n", type=int, help="keep at most the N best pairs")
+    mining.add_argument(
+        "--unify", action="store_true", help="mine each distinct sentence once (LASER's --unify)"
+    )
+    mining.add_argument(
+        "--keep-duplicates",
+        action="store_true",
+        help="do not drop pairs whose two sentences repeat a better pair",
+    )
+
+    search = parser.add_argument_group("search")
+    search.add_argument(
+        "--index", help='FAISS index factory string, e.g. "IVF4096,PQ32" (default: exact blockwise search)'
+    )
+    search.add_argument("--index-params", default="", help='FAISS search parameters, e.g. "nprobe=16"')
+    search.add_argument(
+        "--train-size", type=int, default=131072, help="index training sample (default 131072)"
+    )
+    search.add_argument(
+        "--refine-factor",
+        type=int,
+        default=2,
+        help="an index returns k x this candidates, re-scored exactly (default 2)",
+    )
+    search.add_argument("--seed", type=int, default=0, help="seed of the training sample (default 0)")
+
+    run = parser.add_argument_group("run")
+    run.add_argument("--output", type=Path, help="mined pairs (TSV; .gz/.xz compressed by suffix)")
+    run.add_argument("--max-memory", default="2G", help="memory budget for data, e.g. 4G, 512M (default 2G)")
+    run.add_argument(
+        "--storage", choices=("float32", "float16"), default="float32", help="embeddings on disk"
+    )
+    run.add_argument("--work-dir", type=Path, help="stage files (default OUTPUT.work)")
+    run.add_argument("--histogram", type=Path, help="save a PNG histogram of the candidates' scores")
+    run.add_argument("--summary", type=Path, help="JSON run summary (default OUTPUT.json)")
+    run.add_argument("--threads", type=int, help="threads for FAISS and the encoder (default: all cores)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=_run_mine)
+
+    commands = parser.add_subparsers(dest="mine_command", metavar="calibrate")
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="F1-optimal threshold of mined pairs against gold pairs (BUCC format)",
+        description="Find the threshold that maximises F1 of mined pairs against gold pairs, as LASER's "
+        "BUCC evaluation does, and optionally plot the score histogram of gold and other pairs.",
+    )
+    calibrate.add_argument("--pairs", type=Path, required=True, help="TSV written by interlingua mine")
+    calibrate.add_argument("--gold", type=Path, required=True, help="source-ID<TAB>target-ID per line")
+    calibrate.add_argument("--histogram", type=Path, help="save a PNG histogram with the threshold")
+    calibrate.add_argument("--output", type=Path, help="save the result as JSON (also printed)")
+    calibrate.set_defaults(func=_run_calibrate)
+
+
+def _run_mine(args: argparse.Namespace) -> int:
+    from interlingua.mining.embed import EmbeddingFile
+    from interlingua.mining.knn import SearchSettings
+    from interlingua.mining.pipeline import MiningConfig, run_mining
+    from interlingua.mining.plan import parse_memory
+
+    missing = [name for name in ("src", "tgt", "output") if getattr(args, name) is None]
+    if missing:
+        raise ConfigError(f"missing {', '.join('--' + name for name in missing)}")
+    if args.raw_fp16 and args.dim is None:
+        raise ConfigError("--raw-fp16 needs --dim (it describes LASER's raw embedding files)")
+
+    def embeddings(path: Path | None) -> EmbeddingFile | None:
+        return EmbeddingFile(path, dim=args.dim, fp16=args.raw_fp16) if path else None
+
+    config = MiningConfig(
+        src=args.src,
+        tgt=args.tgt,
+        output=args.output,
+        model=args.model,
+        prefix=args.prefix,
+        batch_size=args.batch_size,
+        src_embeddings=embeddings(args.src_embeddings),
+        tgt_embeddings=embeddings(args.tgt_embeddings),
+        margin=args.margin,
+        mode=args.mode,
+        threshold=args.threshold,
+        top_n=args.top_n,
+        unify=args.unify,
+        dedup=not args.keep_duplicates,
+        id_column=args.id_column,
+        search=SearchSettings(
+            k=args.k,
+            index=args.index,
+            index_params=args.index_params,
+            train_rows=args.train_size,
+            refine_factor=args.refine_factor,
+            seed=args.seed,
+        ),
+        storage=args.storage,
+        max_memory=parse_memory(args.max_memory),
+        work_dir=args.work_dir,
+        histogram=args.histogram,
+        summary=args.summary,
+        show_progress=not args.quiet,
+        threads=args.threads,
+    )
+    try:
+        summary = run_mining(config)
+    except KeyboardInterrupt:
+        print("interlingua mine: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    counts = summary["counts"]
+    print(
+        f"{counts['written']:,} pairs written to {args.output} "
+        f"({counts['candidates']:,} candidates, {counts['below_threshold']:,} below the threshold, "
+        f"{counts['duplicates']:,} duplicates); summary in {config.summary_path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from interlingua.mining.calibrate import calibrate_files
+
+    result = calibrate_files(args.pairs, args.gold, histogram=args.histogram).as_dict()
+    text = json.dumps(result, indent=2)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0

@@ -1,0 +1,59 @@
+"""The EMS objective: XTR with the language-aware head + 2 x contrastive, on one forward pass.
+
+    L = L_XTR + 2 L_CL
+
+XTR uses EMS's head (the other side's language embedding concatenated, untied output without
+bias); the contrastive term goes through the training-only projection head at tau = 0.1.  Both
+read the same sentence embeddings.  Components are returned already weighted.
+
+Reference: Mao, Chu, Kurohashi, "EMS: Efficient and Effective Massively Multilingual Sentence
+Embedding Learning", arXiv 2205.15744.
+
+Inputs: two text columns (source, English); the per-row source-language index as label (see
+:mod:`interlingua.losses.xtr` for what happens without it).
+Returns: ``{"xtr": L_XTR, "contrastive": 2 L_CL}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sentence_transformers import SentenceTransformer
+from torch import Tensor, nn
+
+from interlingua.losses.ems_contrastive import ProjectionHead, ems_contrastive_term
+from interlingua.losses.encoding import encode_pair
+from interlingua.losses.xtr import XTRPredictor, xtr_term
+
+
+class EMSLoss(nn.Module):
+    """XTR (EMS head) + ``contrastive_weight`` x EMS contrastive."""
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        languages: Sequence[str],
+        language_dim: int = 128,
+        scale: float = 10.0,
+        projection_dim: int = 128,
+        contrastive_weight: float = 2.0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.predictor = XTRPredictor(model, head="ems", languages=languages, language_dim=language_dim)
+        self.projection = ProjectionHead(model.get_embedding_dimension(), projection_dim)
+        self.scale = scale
+        self.contrastive_weight = contrastive_weight
+
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        source, target = encode_pair(self.model, sentence_features)
+        contrastive = ems_contrastive_term(self.projection, source, target, self.scale)
+        return {
+            "xtr": xtr_term(self.predictor, source, target, labels),
+            "contrastive": self.contrastive_weight * contrastive,
+        }
+
+    def get_config_dict(self) -> dict[str, float]:
+        return {"scale": self.scale, "contrastive_weight": self.contrastive_weight}

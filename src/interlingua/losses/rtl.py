@@ -1,0 +1,159 @@
+"""RTL: DAP's representation translation learning.
+
+The non-English side's contextual token states must reconstruct the English sentence.  A small
+head g reads, for each pair::
+
+    input  = [ last-layer states of x, without [CLS] ;  |y| <mask> embeddings with positions 0..|y|-1 ]
+    output = g(input) at the |y| mask slots -> MLM vocabulary head -> every piece of y
+    L_RTL  = mean over all pieces y_k of the batch of  -log p(y_k | slot k)
+
+g is K = 2 transformer layers initialised as copies of the encoder's last K layers (then trained
+separately: they are training-only), followed by BERT's MLM vocabulary head with its output layer
+tied to the input embeddings (see :mod:`interlingua.losses.mlm`).  The mask slots are embedded by
+the encoder's own embedding layer (word + position embeddings, LayerNorm), so position k is the
+same position embedding the encoder gives the k-th piece.  Always non-English -> English; the
+whole sentence is reconstructed (the paper found partial reconstruction clearly worse).
+
+"Every token of y" is taken to mean y's real pieces: padding and special symbols ([CLS]/<s>,
+[SEP]/</s>) are neither targets nor slots, so |y| counts the pieces of the sentence itself.
+Encoders trained from scratch add no [CLS], so nothing is dropped from x there.
+
+Reference: Li et al., "Dual-Alignment Pre-training for Cross-lingual Sentence Embedding",
+ACL 2023, arXiv 2305.09148 (section 3.2).
+
+Inputs: two text columns (non-English, English); no label.
+Returns: ``{"rtl": loss}``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from sentence_transformers import SentenceTransformer
+from torch import Tensor, nn
+from transformers.masking_utils import create_bidirectional_mask
+
+from interlingua.errors import ConfigError
+from interlingua.losses.encoding import EncodedColumn, auto_model, encode_pair
+from interlingua.losses.mlm import IGNORE, MLMHead
+
+
+@dataclass
+class RTLLayout:
+    """Where everything goes in the head's input sequence [x states ; mask slots]."""
+
+    source_start: int  # 1 when x starts with [CLS] (dropped), else 0
+    slot_ids: Tensor  # (B, S): <mask> on the |y| slots of each row, padding after
+    labels: Tensor  # (B, S): the pieces of y, left-aligned, IGNORE after
+    attention_mask: Tensor  # (B, Lx - source_start + S)
+
+
+def rtl_layout(
+    source_mask: Tensor,
+    target_ids: Tensor,
+    target_mask: Tensor,
+    *,
+    special_ids: Tensor,
+    mask_id: int,
+    pad_id: int,
+    drop_first_source: bool,
+) -> RTLLayout:
+    """Targets, mask-slot ids and the attention mask of the RTL head's input."""
+    keep = target_mask.bool() & ~torch.isin(target_ids, special_ids.to(target_ids.device))
+    slots = int(keep.sum(dim=1).max().item()) if keep.any() else 0
+    # Left-align y's real pieces: piece j of row i goes to slot (number of kept pieces before it).
+    slot_of_piece = keep.long().cumsum(dim=1) - 1
+    labels = torch.full((len(target_ids), slots), IGNORE, dtype=torch.long, device=target_ids.device)
+    rows = torch.arange(len(target_ids), device=target_ids.device)[:, None].expand_as(target_ids)
+    labels[rows[keep], slot_of_piece[keep]] = target_ids[keep]
+    slot_mask = labels != IGNORE
+    slot_ids = torch.where(slot_mask, torch.full_like(labels, mask_id), torch.full_like(labels, pad_id))
+    source_start = 1 if drop_first_source else 0
+    attention_mask = torch.cat([source_mask[:, source_start:].long(), slot_mask.long()], dim=1)
+    return RTLLayout(source_start, slot_ids, labels, attention_mask)
+
+
+def starts_with_cls(tokenizer) -> bool:
+    """Whether the tokenizer puts a [CLS]-like symbol at position 0 of every sentence."""
+    first = tokenizer("a")["input_ids"][0]
+    return tokenizer.cls_token_id is not None and first == tokenizer.cls_token_id
+
+
+class RTLHead(nn.Module):
+    """K transformer layers copied from the encoder's last K, plus the MLM vocabulary head.
+
+    Holds no reference to the encoder module (its state is the head alone); the embedding layer
+    that embeds the mask slots and the tied output table are the encoder's and are passed in.
+    """
+
+    def __init__(self, model: SentenceTransformer, layers: int = 2) -> None:
+        super().__init__()
+        encoder = auto_model(model)
+        available = len(encoder.encoder.layer)
+        if not 1 <= layers <= available:
+            raise ConfigError(
+                f"RTL needs 1 to {available} layers (the encoder has {available}), got {layers}"
+            )
+        self.layers = nn.ModuleList(copy.deepcopy(layer) for layer in encoder.encoder.layer[-layers:])
+        self.vocabulary = MLMHead(
+            encoder.config.hidden_size, encoder.config.vocab_size, encoder.config.hidden_act
+        )
+        self._encoder = [encoder]  # a list: the encoder's embedding layer is used, not owned
+        tokenizer = model.tokenizer
+        if tokenizer.mask_token_id is None:
+            raise ConfigError("RTL needs a tokenizer with a mask symbol")
+        self.mask_id = tokenizer.mask_token_id
+        self.pad_id = tokenizer.pad_token_id
+        self.drop_first_source = starts_with_cls(tokenizer)
+        self.register_buffer("special_ids", torch.tensor(tokenizer.all_special_ids), persistent=False)
+
+    def layout(self, source: EncodedColumn, target: EncodedColumn) -> RTLLayout:
+        return rtl_layout(
+            source.attention_mask,
+            target.input_ids,
+            target.attention_mask,
+            special_ids=self.special_ids,
+            mask_id=self.mask_id,
+            pad_id=self.pad_id,
+            drop_first_source=self.drop_first_source,
+        )
+
+    def forward(self, source: EncodedColumn, target: EncodedColumn) -> Tensor:
+        """L_RTL for one encoded batch (x = source, y = target)."""
+        encoder = self._encoder[0]
+        layout = self.layout(source, target)
+        slots = encoder.embeddings(input_ids=layout.slot_ids)
+        states = torch.cat([source.token_embeddings[:, layout.source_start :], slots], dim=1)
+        mask = create_bidirectional_mask(
+            config=encoder.config, inputs_embeds=states, attention_mask=layout.attention_mask
+        )
+        for layer in self.layers:
+            states = layer(states, mask)
+        slot_states = states[:, states.shape[1] - layout.labels.shape[1] :]
+        selected = layout.labels != IGNORE
+        if not selected.any():
+            return states.sum() * 0.0  # a batch of empty targets: no loss, but a valid graph
+        logits = self.vocabulary(slot_states[selected], encoder.get_input_embeddings().weight)
+        return F.cross_entropy(logits.float(), layout.labels[selected])
+
+
+class RTLLoss(nn.Module):
+    """sentence-transformers loss module for RTL alone."""
+
+    def __init__(self, model: SentenceTransformer, layers: int = 2) -> None:
+        super().__init__()
+        self.model = model
+        self.rtl = RTLHead(model, layers)
+
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        source, target = encode_pair(self.model, sentence_features)
+        return {"rtl": self.rtl(source, target)}
+
+    def get_config_dict(self) -> dict[str, int]:
+        return {"layers": len(self.rtl.layers)}

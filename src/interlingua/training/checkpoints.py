@@ -1,0 +1,197 @@
+"""Checkpoints that are complete or absent: staged, sealed, renamed, and verified before a resume.
+
+The stock Trainer writes ``checkpoint-N`` in place, so a run killed (or out of disk space) in the
+middle of a save leaves a folder that looks like a checkpoint and fails, or half-loads, when it is
+resumed.  Here a checkpoint is written into ``.staging-checkpoint-N``, sealed with a manifest of
+every file's size and SHA-256, flushed to disk, and only then renamed to ``checkpoint-N``: the
+rename is atomic, so a folder of that name is complete.  Before a resume the checkpoints are
+verified against their manifests, newest first; a partial or corrupt one is reported and skipped
+for the previous good one.  A save that fails (full disk, quota, permissions) removes its staging
+folder and raises ``StorageError``; the earlier checkpoints are left as they were.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from safetensors import SafetensorError
+
+from interlingua.errors import StorageError
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "interlingua_checkpoint.json"
+STAGING_PREFIX = ".staging-"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+# How failed writes surface: OSError from Python, RuntimeError from torch.save (whose message does
+# not name the cause: "file write failed"), SafetensorError from safetensors.
+_WRITE_ERRORS = (OSError, RuntimeError, SafetensorError)
+# The errors of a write that the user must fix on their side (space, quota, permissions, device).
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+
+
+def checkpoint_folders(root: Path) -> list[tuple[int, Path]]:
+    """``(step, folder)`` of every ``checkpoint-N`` folder under ``root``, newest first."""
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        match = _CHECKPOINT.match(path.name)
+        if match and path.is_dir():
+            found.append((int(match[1]), path))
+    return sorted(found, reverse=True)
+
+
+def step_of(checkpoint: Path) -> int:
+    """The step a ``checkpoint-N`` folder was written at."""
+    match = _CHECKPOINT.match(checkpoint.name)
+    if match is None:
+        raise ValueError(f"{checkpoint} is not a checkpoint folder")
+    return int(match[1])
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _sync(path: Path) -> None:
+    """Flush a file or folder to the disk, so that a power cut cannot undo a completed save."""
+    if path.is_dir() and os.name != "posix":
+        return  # only POSIX systems can open (and so flush) a folder
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def seal(staging: Path) -> None:
+    """Write the manifest of ``staging`` (size and SHA-256 of each file), flushing everything."""
+    files = {}
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        _sync(path)
+        files[path.relative_to(staging).as_posix()] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
+        json.dump({"files": files}, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    for folder in sorted({staging, *(p.parent for p in staging.rglob("*"))}):
+        _sync(folder)
+
+
+def problem_with(checkpoint: Path) -> str | None:
+    """Why ``checkpoint`` cannot be resumed from, or None when every file matches its manifest."""
+    try:
+        files = json.loads((checkpoint / MANIFEST).read_text(encoding="utf-8"))["files"]
+        expected = {str(name): (int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()}
+    except FileNotFoundError:
+        return "no manifest: its save did not finish"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return f"unreadable manifest ({type(error).__name__}: {error})"
+    for name, (size, digest) in sorted(expected.items()):
+        path = checkpoint / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} has {path.stat().st_size} bytes, its manifest says {size}"
+        if _sha256(path) != digest:
+            return f"{name} does not match its checksum (corrupt)"
+    return None
+
+
+def latest_valid_checkpoint(root: Path) -> Path | None:
+    """The newest checkpoint under ``root`` that passes verification; each newer one that does not
+    is logged with the reason it was skipped."""
+    for _, path in checkpoint_folders(root):
+        problem = problem_with(path)
+        if problem is None:
+            return path
+        logger.warning("skipping checkpoint %s: %s; trying the previous one", path, problem)
+    return None
+
+
+def remove_unfinished_saves(root: Path) -> None:
+    """Delete the staging folders of saves that were interrupted (they never became checkpoints)."""
+    if root.is_dir():
+        for path in root.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def staging_folder(root: Path, step: int) -> Path:
+    """Where the checkpoint of ``step`` is written before it is sealed and renamed."""
+    return root / f"{STAGING_PREFIX}checkpoint-{step}"
+
+
+def _last_sealed(root: Path, below: int) -> Path | None:
+    return next(
+        (path for step, path in checkpoint_folders(root) if step < below and (path / MANIFEST).is_file()),
+        None,
+    )
+
+
+def _free_space(path: Path) -> str:
+    try:
+        return f"{shutil.disk_usage(path).free / 2**20:,.0f} MiB free"
+    except OSError:
+        return "free space unknown"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+@contextmanager
+def checkpoint_writer(root: Path, step: int) -> Iterator[Path]:
+    """Yield an empty staging folder for the checkpoint of ``step``; once the block has written into
+    it, seal it and rename it to ``checkpoint-<step>`` (replacing a stale folder of that name).
+
+    If anything fails, the staging folder is removed; a failed write becomes a ``StorageError``
+    naming the cause, the free space and the last good checkpoint, which is left untouched.
+    """
+    staging = staging_folder(root, step)
+    final = root / f"checkpoint-{step}"
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        yield staging
+        seal(staging)
+        if final.exists():  # left by an attempt that was rolled back to an earlier checkpoint
+            shutil.rmtree(final)
+        staging.rename(final)
+        _sync(root)
+    except BaseException as error:
+        free = _free_space(root)
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(error, _WRITE_ERRORS):
+            raise
+        previous = _last_sealed(root, below=step)
+        outcome = (
+            f"the last good checkpoint, {previous.name}, is intact: free space and rerun with --resume"
+            if previous is not None
+            else "no earlier checkpoint exists: free space and start again"
+        )
+        raise StorageError(
+            f"cannot write checkpoint {final.name} in {root}: {_first_line(error)} ({free}); {outcome}"
+        ) from error
+
+
+def rotate_checkpoints(root: Path, newest: int, keep: int) -> None:
+    """Keep the ``keep`` newest sealed checkpoints up to step ``newest`` and delete the others:
+    older ones, unsealed ones, and any of a later step (left by an attempt that was rolled back)."""
+    kept = 0
+    for step, path in checkpoint_folders(root):
+        if step <= newest and kept < keep and (path / MANIFEST).is_file():
+            kept += 1
+        else:
+            shutil.rmtree(path, ignore_errors=True)
