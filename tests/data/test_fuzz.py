@@ -25,7 +25,11 @@ from interlingua.data.textio import MAX_LINE_BYTES, iter_lines, read_lines
 from interlingua.errors import DataError, InterlinguaError
 
 FUZZ = settings(
-    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 UTF8_BOM = b"\xef\xbb\xbf"
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {

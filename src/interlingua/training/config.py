@@ -107,6 +107,9 @@ class TrainConfig:
     checkpoint_every: int = _key(500, "save a checkpoint every N steps")
     log_every: int = _key(10, "log the loss every N steps")
     resume: bool = _key(False, "continue from the last checkpoint in the output folder")
+    on_nonfinite: str = _key(
+        "stop", "on a NaN or infinite loss: stop the run, or skip the batch (no update); both save the batch"
+    )
     eval_langs: list[str] | None = _key(
         None,
         "Tatoeba languages to score after training (default: the trained ones that have a test set)",

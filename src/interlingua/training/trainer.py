@@ -296,8 +296,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         raise ConfigError("the run needs an end: pass --max-steps N and/or --budget 20m")
     output = Path(config.output)
     checkpoints = output / CHECKPOINTS
-    # TrainConfig.on_nonfinite: "stop" unless the config has the key and sets it otherwise.
-    guard = NonFiniteGuard(getattr(config, "on_nonfinite", "stop"), output)
+    guard = NonFiniteGuard(config.on_nonfinite, output)
     remove_unfinished_saves(checkpoints)
     if not config.resume and checkpoint_folders(checkpoints):
         raise ConfigError(
@@ -360,7 +359,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(HFProgressCallback)
     try:
-        if False:
+        if resume_from is not None and _run_was_complete(resume_from, config):
             # Killed after its last checkpoint (while exporting or scoring): export that checkpoint.
             # The Trainer, resumed there, would train one step more.
             trainer._load_from_checkpoint(str(resume_from))
