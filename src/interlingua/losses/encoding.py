@@ -78,11 +78,10 @@ def encode_pair(
     with _hidden_states_on(model, hidden_states):
         merged = merge_feature_batches(features)
         if merged is None:
-            outputs = [model(column) for column in features]
-            return tuple(  # type: ignore[return-value]
-                _column(column, output, slice(None), hidden_states)
-                for column, output in zip(features, outputs, strict=True)
+            source, target = (
+                _column(column, model(column), slice(None), hidden_states) for column in features
             )
+            return source, target
         output = model(merged)
     return (
         _column(features[0], output, slice(0, size), hidden_states),

@@ -177,8 +177,9 @@ class WordSampler:
         ]
 
     def _aligned(
-        self, source: EncodedColumn, target: EncodedColumn, row: int, xs, ys
+        self, source: EncodedColumn, target: EncodedColumn, row: int, xs: list[Word], ys: list[Word]
     ) -> list[tuple[Word, Word]]:
+        """Mutual-argmax pairs of the row's words (punctuation left out), on last-layer word vectors."""
         xs = [word for word in xs if _has_alnum(word.text)]
         ys = [word for word in ys if _has_alnum(word.text)]
         if not xs or not ys:
