@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from interlingua import __version__
+from interlingua.errors import DataError
 from interlingua.mining.calibrate import calibrate_files
 from interlingua.mining.margin import MODES, mine_in_memory
 from interlingua.mining.pipeline import MiningConfig, run_mining
@@ -77,9 +78,18 @@ def main() -> None:
                 show_progress=True,
             )
         )
-        calibration = calibrate_files(pairs, gold, histogram=out / f"calibration.{mode}.png")
-        per_mode[mode] = {**calibration.as_dict(), "stages": summary["stages"], "counts": summary["counts"]}
-        print(f"{mode}: {json.dumps(calibration.as_dict())}", flush=True)
+        try:
+            calibration = calibrate_files(pairs, gold, histogram=out / f"calibration.{mode}.png").as_dict()
+        except DataError as error:  # a model that finds no gold pair at all scores zero
+            calibration = {
+                "threshold": None,
+                "precision": 0.0,
+                "recall": 0.0,
+                "f1": 0.0,
+                "note": error.problem,
+            }
+        per_mode[mode] = {**calibration, "stages": summary["stages"], "counts": summary["counts"]}
+        print(f"{mode}: {json.dumps(calibration)}", flush=True)
 
     # The in-memory path on the stored embeddings must give the pipeline's scores exactly.
     src_vectors = np.load(out / "work" / "embed" / "src.npy")

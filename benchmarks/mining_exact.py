@@ -125,7 +125,7 @@ def main() -> None:
         assert code == 0
         expected = reference_mine(src64, tgt64, forward, backward, margin, mode)
         mined = {}
-        for line in output.read_text().splitlines():
+        for line in output.read_text(encoding="utf-8").split("\n")[:-1]:
             score, _, _, i, j = line.split("\t")
             mined[(int(i) - 1, int(j) - 1)] = float(score)
         same_pairs = mined.keys() == expected.keys()

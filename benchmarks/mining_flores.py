@@ -103,7 +103,7 @@ def main() -> None:
         # Line l of the shuffled xx file is sentence order[l]; its translation is the English line
         # holding the same sentence number.
         english_line_of = np.argsort(english_order)
-        rows = [line.split("\t") for line in pairs.read_text(encoding="utf-8").splitlines()]
+        rows = [line.split("\t") for line in pairs.read_text(encoding="utf-8").split("\n")[:-1]]
         scores = np.array([float(row[0]) for row in rows], dtype=np.float32)
         correct = np.array([english_line_of[order[int(row[3]) - 1]] == int(row[4]) - 1 for row in rows])
         kept = scores >= np.float32(threshold)

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import subprocess
@@ -48,6 +47,7 @@ import numpy as np
 from interlingua import __version__
 from interlingua.data.textio import read_lines
 from interlingua.mining.calibrate import calibrate
+from interlingua.mining.pipeline import peak_rss_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 1_000_000
@@ -163,8 +163,10 @@ def forward_progress(work: Path) -> float:
 def quality(folder: Path, name: str) -> dict:
     """Recall and precision of the known pairs, by text equality, and at the F1-optimal threshold."""
     known = np.load(folder / "known.npy")
-    src_lines = (folder / "src.txt").read_text(encoding="utf-8").splitlines()
-    tgt_lines = (folder / "tgt.txt").read_text(encoding="utf-8").splitlines()
+    # split("\n"), not splitlines(): the corpora hold U+2028, U+0085 and other characters that
+    # splitlines() also treats as line ends.
+    src_lines = (folder / "src.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    tgt_lines = (folder / "tgt.txt").read_text(encoding="utf-8").split("\n")[:-1]
     known_texts = {(src_lines[i], tgt_lines[j]) for i, j in enumerate(known.tolist()) if j >= 0}
     scores, ids, hits = [], [], set()
     with open(folder / f"{name}.tsv", encoding="utf-8") as handle:
@@ -205,8 +207,17 @@ def flat_baseline(folder: Path) -> dict:
         "load_and_index_seconds": round(loaded, 1),
         "seconds_per_query": per_query,
         "extrapolated_search_seconds_both_directions": round(per_query * (len(src) + len(tgt))),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": peak_rss_bytes(),
     }
+
+
+def run_step(step: str, args: argparse.Namespace) -> dict:
+    """Run one step of this script in its own process and return the JSON it prints."""
+    command = [sys.executable, __file__, "--step", step, "--out-dir", str(args.out_dir)]
+    finished = subprocess.run(
+        [*command, "--data-root", str(args.data_root)], capture_output=True, text=True, check=True
+    )
+    return json.loads(finished.stdout.strip().split("\n")[-1])
 
 
 def main() -> None:
@@ -219,17 +230,20 @@ def main() -> None:
         default=Path(os.environ.get("INTERLINGUA_DATA", REPO.parent / "shared" / "data")),
     )
     parser.add_argument("--out-dir", type=Path, default=REPO / "runs" / "mining")
-    parser.add_argument(
-        "--flat-only", action="store_true", help=argparse.SUPPRESS
-    )  # the baseline's own process
+    # Heavy steps run in processes of their own so that this one stays small: Linux counts the
+    # parent's peak memory at the time a child starts in the child's getrusage peak.
+    parser.add_argument("--step", choices=("prepare", "flat"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.out_dir / "scale"
-    if args.flat_only:
+    if args.step == "prepare":
+        print(json.dumps(prepare(args.data_root, folder)))
+        return
+    if args.step == "flat":
         print(json.dumps(flat_baseline(folder)))
         return
 
     began = time.time()
-    data = prepare(args.data_root, folder)
+    data = run_step("prepare", args)
     prepared = time.time() - began
     log = folder / "mine.log"
     for name in ("uninterrupted", "resumed"):  # timings are of fresh runs, not of reused stages
@@ -246,26 +260,28 @@ def main() -> None:
     resumed = run_measured(mine_command(folder, "resumed"), log)
     resumed_summary = json.loads((folder / "resumed.tsv.json").read_text())
     identical = (folder / "resumed.tsv").read_bytes() == (folder / "uninterrupted.tsv").read_bytes()
-
-    flat_run = subprocess.run(
-        [sys.executable, __file__, "--out-dir", str(args.out_dir), "--flat-only"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    flat = json.loads(flat_run.stdout.strip().splitlines()[-1])
+    flat = run_step("flat", args)
 
     result = {
         "benchmark": "1M x 1M mining, synthetic 384-d embeddings, real pooled-corpus text (see docstring)",
         "data": data,
         "prepare_seconds": round(prepared, 1),
         "command": " ".join(mine_command(folder, "uninterrupted")),
-        "uninterrupted": {**uninterrupted, "stages": summary["stages"], "plan": summary["plan"]},
+        "uninterrupted": {
+            **uninterrupted,
+            "peak_rss_bytes_own_report": summary["peak_rss_bytes"],
+            "stages": summary["stages"],
+            "plan": summary["plan"],
+        },
         "quality": quality(folder, "uninterrupted"),
         "kill_and_resume": {
             "killed_run": killed,
             "forward_knn_done_at_kill": round(done_at_kill, 3),
-            "resumed_run": {**resumed, "stages": resumed_summary["stages"]},
+            "resumed_run": {
+                **resumed,
+                "peak_rss_bytes_own_report": resumed_summary["peak_rss_bytes"],
+                "stages": resumed_summary["stages"],
+            },
             "output_identical_to_uninterrupted": identical,
         },
         "laser_style_flat": flat,

@@ -280,6 +280,20 @@ def _write(
     return selection
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory.
+
+    Linux's ``getrusage`` maximum survives ``exec``: a process started by a large parent reports
+    the parent's peak if it was higher.  ``VmHWM`` belongs to the process's own address space.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _limit_threads(threads: int) -> None:
     """Cap FAISS's OpenMP threads: on a machine shared with other jobs, fewer threads can be faster."""
     import faiss
@@ -408,7 +422,7 @@ def _summary(
         ),
         "output": str(config.output),
         "histogram": str(config.histogram) if config.histogram else None,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": peak_rss_bytes(),
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
