@@ -10,10 +10,12 @@ What is equal across rows: languages, corpora, wall-clock budget, seed, maximum 
 fraction (the recipes' warm-ups of 2,000 / 10,000 steps would never end in a short run), and per
 group the size knobs (scratch: layers, width, heads, FFN, vocabulary, batch; backbone: batch).
 What stays each recipe's own: the objective and its weights, temperature, learning rate, AMSGrad,
-schedule and sampling temperature.  The TR row on the backbone takes DAP's optimisation (AdamW
-5e-5, no weight decay): the `tr` recipe's 1e-3 is for training from scratch.
+schedule and sampling temperature.  Two diagnostic rows take EMS apart: ``ems-lr1e-3`` runs the
+EMS objective at the `tr` recipe's learning rate (objective vs optimiser settings), and
+``ems-cl-only`` its contrastive term without XTR.  The TR row on the backbone takes DAP's
+optimisation (AdamW 5e-5, no weight decay): the `tr` recipe's 1e-3 is for training from scratch.
 
-Usage (the full-size run: ~10 languages, 20 minutes per recipe, about 2.5 hours on 2 cores):
+Usage (the full-size run: ~10 languages, 20 minutes per recipe, about 3 hours on 2 cores):
     nice -n 19 .venv/bin/python benchmarks/ablation.py --budget 20m \\
         --langs deu,fra,spa,ita,nld,por,rus,pol,tur,ara --backbone /tmp/me5 --output runs/ablation-20m
 
@@ -55,6 +57,10 @@ class Row:
 ROWS = [
     Row("lightweight", "lightweight", SCRATCH),
     Row("ems", "ems", SCRATCH),
+    # The EMS objective at translation ranking's learning rate: separates objective from optimiser.
+    Row("ems-lr1e-3", "ems", SCRATCH, {"learning_rate": 1e-3}),
+    # EMS without XTR: its contrastive term alone (projection head, tau 0.1), EMS's optimiser.
+    Row("ems-cl-only", "ems", SCRATCH, {"objective": "ems_contrastive"}),
     Row("tr-scratch", "tr", SCRATCH),
     Row("dap", "dap", BACKBONE),
     Row("mlctl", "mlctl", BACKBONE),

@@ -29,6 +29,7 @@ class TableEncoder:
         self.table = {key: np.asarray(vector, dtype=np.float32) for key, vector in table.items()}
         self.dim = dim or len(next(iter(self.table.values())))
         self.calls: list[int] = []
+        self.inputs: list[str] = []
 
     def _vector(self, sentence: str) -> np.ndarray:
         key = self.normalise(sentence)
@@ -42,6 +43,7 @@ class TableEncoder:
 
     def encode(self, sentences: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         self.calls.append(len(sentences))
+        self.inputs.extend(sentences)
         if not sentences:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._vector(s) for s in sentences]).astype(np.float32)

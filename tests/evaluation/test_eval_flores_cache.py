@@ -51,6 +51,25 @@ def test_cache_encodes_each_distinct_sentence_once_shortest_first():
     assert cache.sentence_count == 4
 
 
+class _WordTokenizer:
+    """Stands in for a Hugging Face tokenizer: one token per space-separated word, plus 2 specials."""
+
+    def __call__(self, texts, truncation=False):
+        return {"input_ids": [[0, *range(len(text.split())), 1] for text in texts]}
+
+
+def test_cache_sorts_by_token_count_when_the_encoder_has_a_tokenizer():
+    # "aaaaaaaaaaaa" is 12 characters but one word; "b b b" 5 characters but three words.
+    plain = TableEncoder({}, dim=4)
+    EmbeddingCache(plain, show_progress=False).prefetch(["aaaaaaaaaaaa", "b b b", "c"])
+    assert plain.inputs == ["c", "b b b", "aaaaaaaaaaaa"]
+    with_tokenizer = TableEncoder({}, dim=4)
+    with_tokenizer.model = type("Model", (), {"tokenizer": _WordTokenizer()})()
+    with_tokenizer.prefix = "query: "  # adds one word to every sentence; the order stays
+    EmbeddingCache(with_tokenizer, show_progress=False).prefetch(["b b b", "aaaaaaaaaaaa", "c"])
+    assert with_tokenizer.inputs == ["aaaaaaaaaaaa", "c", "b b b"]
+
+
 def test_cache_save_and_restore(tmp_path):
     cache = EmbeddingCache(TableEncoder({}, dim=4), show_progress=False)
     vectors = cache.encode(["one", "two"])

@@ -76,4 +76,4 @@ def small_block_memory(n_src: int, n_tgt: int, dim: int, k: int = 4, extra_rows:
 
 
 def read_tsv(path: Path) -> list[list[str]]:
-    return [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    return [line.split("\t") for line in path.read_text(encoding="utf-8").split("\n")[:-1]]

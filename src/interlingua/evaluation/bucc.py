@@ -31,6 +31,7 @@ from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError, DataError
 from interlingua.evaluation.provenance import data_file_hashes, resolve_data_root, task_folder
 from interlingua.evaluation.report import format_table
+from interlingua.mining.margin import mine_in_memory
 from interlingua.models.encode import SentenceEncoder
 
 BUCC_FOLDER = "bucc2018_zh-en_sample"
@@ -194,8 +195,6 @@ def mine_id_pairs(
     mode: str,
 ) -> list[tuple[float, str, str]]:
     """Mine distinct-text rows, then expand each mined row pair to all its ID pairs."""
-    from interlingua.mining.margin import mine_in_memory
-
     mined = mine_in_memory(source_vectors, target_vectors, k=NEIGHBOURS, margin=MARGIN, mode=mode)
     return [
         (score, source_id, target_id)

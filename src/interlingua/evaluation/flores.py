@@ -24,6 +24,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from interlingua.data.languages import parse_language_list
 from interlingua.data.textio import read_lines
 from interlingua.errors import ConfigError, DataError
 from interlingua.evaluation.embeddings import EmbeddingCache
@@ -104,8 +105,6 @@ class FloresResult:
 
 def flores_codes(languages: str | Sequence[str] | None) -> tuple[list[str], list[str]]:
     """FLORES file codes for a language spec (default ``xtreme36``), and the languages FLORES lacks."""
-    from interlingua.data.languages import parse_language_list
-
     items = (
         ["xtreme36"] if languages is None else [languages] if isinstance(languages, str) else list(languages)
     )

@@ -25,6 +25,8 @@ from typing import Literal
 
 import numpy as np
 
+from interlingua.mining.margin import best_by_margin, knn_search, neighbourhood_mean
+
 Retrieval = Literal["cosine", "margin"]
 RETRIEVAL_METHODS: tuple[Retrieval, ...] = ("cosine", "margin")
 MARGIN_NEIGHBOURS = 4
@@ -41,8 +43,6 @@ def retrieve_top1(
     if method == "cosine":
         return np.argmax(queries @ keys.T, axis=1)
     if method == "margin":
-        from interlingua.mining.margin import best_by_margin, knn_search, neighbourhood_mean
-
         forward_sims, forward_ids = knn_search(queries, keys, k)
         backward_sims, _ = knn_search(keys, queries, k)
         best, _ = best_by_margin(

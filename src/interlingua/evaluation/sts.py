@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from interlingua.data.languages import get_language, parse_language_list
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError, DataError
 from interlingua.evaluation.provenance import data_file_hashes, resolve_data_root, task_folder
@@ -123,8 +124,6 @@ def selected_tracks(
     """Tracks whose languages are all selected (English always counts as selected); all when ``None``."""
     if languages is None:
         return list(track_languages)
-    from interlingua.data.languages import get_language, parse_language_list
-
     chosen = {language.code for language in parse_language_list(languages)} | {"eng"}
     return [
         name
