@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from interlingua.errors import ConfigError
@@ -30,6 +32,21 @@ def test_progress_takes_whichever_end_comes_first():
     assert progress(500) == 1.0
 
 
+def test_cpu_clock_counts_work_not_waiting():
+    wall, cpu = RunClock(kind="wall"), RunClock(kind="cpu")
+    wall.start()
+    cpu.start()
+    time.sleep(0.3)  # waiting: wall time passes, CPU time does not
+    assert wall.elapsed() >= 0.3
+    assert cpu.elapsed() < 0.1
+    busy_until = time.process_time() + 0.2
+    while time.process_time() < busy_until:
+        pass
+    assert cpu.elapsed() >= 0.2
+    with pytest.raises(ValueError, match="unknown clock 'gpu'"):
+        RunClock(kind="gpu")
+
+
 def test_config_layers_and_errors(tmp_path):
     config_file = tmp_path / "run.yaml"
     config_file.write_text("recipe: tr\nbatch_size: 64\nlangs: deu,fra\n")
@@ -43,3 +60,12 @@ def test_config_layers_and_errors(tmp_path):
         build_config(config_file=tmp_path / "bad.yaml")
     with pytest.raises(ConfigError, match="unknown recipe"):
         build_config(recipe="no-such-recipe")
+
+
+def test_unknown_budget_clock_is_refused_before_any_work(tmp_path):
+    from interlingua.training.trainer import train
+
+    config = build_config(overrides={"budget_clock": "gpu", "max_steps": 1, "output": str(tmp_path / "run")})
+    with pytest.raises(ConfigError, match="budget_clock must be wall or cpu, not 'gpu'"):
+        train(config)
+    assert not (tmp_path / "run").exists()

@@ -100,7 +100,13 @@ class TrainConfig:
     warmup: float = _key(0.05, "warm-up: steps if >= 1, else a fraction of the run")
     schedule: str = _key("linear", "learning-rate decay after warm-up: linear, cosine or constant")
     max_steps: int | None = _key(None, "stop after this many optimiser steps")
-    budget: str | None = _key(None, "stop after this wall-clock time, e.g. 20m, 90s, 1h30m")
+    budget: str | None = _key(None, "stop after this much training time, e.g. 20m, 90s, 1h30m")
+    budget_clock: str = _key(
+        "wall",
+        "what --budget counts: wall (elapsed time) or cpu (this process's CPU time, all threads; "
+        "fair between runs on a shared machine)",
+    )
+    threads: int | None = _key(None, "CPU threads for torch (default: torch's choice, one per core)")
     bf16: bool = _key(False, "bfloat16 autocast (faster on CPUs with bf16 units)")
     seed: int = _key(42, "random seed (data order, initialisation, dropout)")
     # Bookkeeping

@@ -11,19 +11,29 @@ import math
 import time
 from collections.abc import Callable
 
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.monotonic, "cpu": time.process_time}
+
 
 class RunClock:
-    """Wall-clock time spent training, carried across resumes (``elapsed_before``)."""
+    """Time spent training, carried across resumes (``elapsed_before``).
 
-    def __init__(self, elapsed_before: float = 0.0) -> None:
+    ``kind`` is ``wall`` (elapsed time) or ``cpu`` (the process's CPU time summed over its threads):
+    on a shared machine a wall-clock budget buys fewer steps when others load the cores, a CPU-time
+    budget buys the same work, which is what a comparison between runs needs.
+    """
+
+    def __init__(self, elapsed_before: float = 0.0, kind: str = "wall") -> None:
+        if kind not in CLOCKS:
+            raise ValueError(f"unknown clock {kind!r}: choose {' or '.join(CLOCKS)}")
+        self.now = CLOCKS[kind]
         self.elapsed_before = elapsed_before
         self.started: float | None = None
 
     def start(self) -> None:
-        self.started = time.monotonic()
+        self.started = self.now()
 
     def elapsed(self) -> float:
-        return self.elapsed_before + (time.monotonic() - self.started if self.started is not None else 0.0)
+        return self.elapsed_before + (self.now() - self.started if self.started is not None else 0.0)
 
 
 def progress_function(

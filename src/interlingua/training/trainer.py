@@ -62,7 +62,7 @@ from interlingua.training.checkpoints import (
 from interlingua.training.config import TrainConfig, save_config
 from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
 from interlingua.training.objectives import build_objective
-from interlingua.training.schedule import RunClock, lr_multiplier, progress_function
+from interlingua.training.schedule import CLOCKS, RunClock, lr_multiplier, progress_function
 
 logger = logging.getLogger(__name__)
 
@@ -294,6 +294,10 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         raise ConfigError("no output folder: pass --output DIR")
     if config.max_steps is None and config.budget is None:
         raise ConfigError("the run needs an end: pass --max-steps N and/or --budget 20m")
+    if config.budget_clock not in CLOCKS:
+        raise ConfigError(f"budget_clock must be {' or '.join(CLOCKS)}, not {config.budget_clock!r}")
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     output = Path(config.output)
     checkpoints = output / CHECKPOINTS
     guard = NonFiniteGuard(config.on_nonfinite, output)
@@ -325,7 +329,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         temperature=config.sampling_temperature,
     )
     loss = build_objective(model, config)
-    clock = RunClock(read_clock(resume_from) if resume_from else 0.0)
+    clock = RunClock(read_clock(resume_from) if resume_from else 0.0, kind=config.budget_clock)
     optimizer, scheduler = _optimizer_and_schedule(model, loss, config, clock, config.max_steps)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
