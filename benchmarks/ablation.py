@@ -15,12 +15,23 @@ EMS objective at the `tr` recipe's learning rate (objective vs optimiser setting
 ``ems-cl-only`` its contrastive term without XTR.  The TR row on the backbone takes DAP's
 optimisation (AdamW 5e-5, no weight decay): the `tr` recipe's 1e-3 is for training from scratch.
 
-Usage (the full-size run: ~10 languages, 20 minutes per recipe, about 3 hours on 2 cores):
-    nice -n 19 .venv/bin/python benchmarks/ablation.py --budget 20m \\
-        --langs deu,fra,spa,ita,nld,por,rus,pol,tur,ara --backbone /tmp/me5 --output runs/ablation-20m
+Budgets count process CPU time (``budget_clock: cpu``) on one thread per row by default: on a shared
+machine a wall-clock budget buys a row fewer steps whenever others load the cores, a CPU-time budget
+buys every row the same work.  Each row and starting point writes its own ``result.json``, so two
+invocations with disjoint ``--rows`` can run side by side on a 2-core machine (one core each); a
+starting point computed by both is computed identically and written atomically.
 
-Budgets are wall-clock: on a shared machine a row that ran under heavier load gets fewer steps,
-so the table reports the steps each row took.
+Usage (the run recorded in docs/benchmarks.md: 10 languages, 20 CPU-minutes per scratch row, 10
+per backbone row; each line below is one pair of rows on the two cores):
+    A="python benchmarks/ablation.py"
+    $A --rows ems --budget 20m & $A --rows tr-scratch --budget 20m; wait
+    $A --rows lightweight --budget 20m & $A --rows distill --budget 20m; wait
+    $A --rows dap --budget 10m & $A --rows mlctl --budget 10m; wait
+    $A --rows tr-backbone --budget 10m
+    $A --table        # the collected table, as markdown
+
+The backbone is the output of ``/work/shared/tools/build_me5_small.py /tmp/me5`` (``/tmp/me5`` the
+Hugging Face folder, ``/tmp/me5-st`` the sentence-transformers folder, the distillation teacher).
 """
 
 from __future__ import annotations
@@ -28,11 +39,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from interlingua.data.languages import parse_language_list
 from interlingua.evaluation.flores import evaluate_flores
@@ -62,6 +76,9 @@ ROWS = [
     # EMS without XTR: its contrastive term alone (projection head, tau 0.1), EMS's optimiser.
     Row("ems-cl-only", "ems", SCRATCH, {"objective": "ems_contrastive"}),
     Row("tr-scratch", "tr", SCRATCH),
+    # Multilingual distillation into a scratch student (teacher: --teacher).  MSE needs the student
+    # as wide as the teacher: d=384, 6 heads (the recipe's size), other knobs as the scratch group.
+    Row("distill", "distill", SCRATCH, {"hidden": 384, "heads": 6}),
     Row("dap", "dap", BACKBONE),
     Row("mlctl", "mlctl", BACKBONE),
     Row("tr-backbone", "tr", BACKBONE, {"learning_rate": 5e-5, "weight_decay": 0.0}),
@@ -73,6 +90,8 @@ def shared_overrides(args: argparse.Namespace, start: str) -> dict[str, Any]:
         "langs": args.langs,
         "data_root": args.data_root,
         "budget": args.budget,
+        "budget_clock": args.budget_clock,
+        "threads": args.threads,
         "max_steps": None,
         "max_length": 64,
         "warmup": 0.05,
@@ -80,6 +99,8 @@ def shared_overrides(args: argparse.Namespace, start: str) -> dict[str, Any]:
         "max_pairs_per_language": args.max_pairs_per_language,
         "checkpoint_every": 10**6,  # only the final save: checkpoints would eat the budget
         "log_every": 10,
+        "teacher": args.teacher,
+        "teacher_prefix": args.teacher_prefix,
     }
     if start == SCRATCH:
         return {
@@ -133,21 +154,43 @@ def run_row(args: argparse.Namespace, row: Row, output: Path) -> dict[str, Any]:
         "train_seconds": summary["train_seconds"],
         "wall_seconds": round(time.monotonic() - started, 1),
         "learning_rate": config.learning_rate,
+        "budget": f"{config.budget} of {config.budget_clock} time on {config.threads or 'all'} thread(s)",
     }
+
+
+def write_result(folder: Path, result: dict[str, Any]) -> None:
+    """Atomically: a concurrent invocation never reads half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f"result.json.{os.getpid()}"
+    staging.write_text(json.dumps(result, indent=2))
+    os.replace(staging, folder / "result.json")
+
+
+def collect(output: Path) -> dict[str, Any]:
+    """Every finished row and starting point under ``output``."""
+    found: dict[str, Any] = {"starts": {}, "rows": {}}
+    for start in (SCRATCH, BACKBONE):
+        if (path := output / f"start-{start}" / "result.json").exists():
+            found["starts"][start] = json.loads(path.read_text())
+    for row in ROWS:
+        if (path := output / row.name / "result.json").exists():
+            found["rows"][row.name] = json.loads(path.read_text())
+    return found
 
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        "| row | start | steps | pairs seen | Tatoeba acc. % (start -> trained) "
+        "| row | start | budget | steps | pairs seen | Tatoeba acc. % (start -> trained) "
         "| FLORES xSIM err. % (start -> trained) |",
-        "|---|---|---:|---:|---|---|",
+        "|---|---|---|---:|---:|---|---|",
     ]
     for row in ROWS:
-        if row.name not in results["rows"]:
+        if row.name not in results["rows"] or row.start not in results["starts"]:
             continue
         result, start = results["rows"][row.name], results["starts"][row.start]
         lines.append(
-            f"| {row.name} | {row.start} | {result['steps']} | {result['pairs_seen']:,} | "
+            f"| {row.name} | {row.start} | {result['budget']} | {result['steps']} | "
+            f"{result['pairs_seen']:,} | "
             f"{start['tatoeba']:.1f} -> **{result['tatoeba']:.1f}** | "
             f"{start['flores_xsim_error']:.1f} -> **{result['flores_xsim_error']:.1f}** |"
         )
@@ -158,13 +201,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--budget", default="20m", help="wall-clock training budget of every row")
+    parser.add_argument("--budget", default="20m", help="training budget of every row run by this call")
+    parser.add_argument(
+        "--budget-clock", default="cpu", choices=["cpu", "wall"], help="what the budget counts"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per row")
+    parser.add_argument("--table", action="store_true", help="only print the table of the finished rows")
     parser.add_argument("--langs", default="deu,fra,spa,ita,nld,por,rus,pol,tur,ara")
     parser.add_argument(
         "--backbone", default="/tmp/me5", help="pretrained encoder folder (build_me5_small.py)"
     )
     parser.add_argument("--data-root", default=None, help="shared data folder (default: $INTERLINGUA_DATA)")
-    parser.add_argument("--output", default="runs/ablation", help="folder of the runs and results.json")
+    parser.add_argument(
+        "--teacher", default="/tmp/me5-st", help="distillation teacher (sentence-transformers)"
+    )
+    parser.add_argument("--teacher-prefix", default="query: ")
+    parser.add_argument("--output", default="runs/ablation", help="folder of the runs and their results")
     parser.add_argument("--rows", default=",".join(row.name for row in ROWS), help="rows to run")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-pairs-per-language", type=int, default=None)
@@ -180,23 +232,23 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    results_path = output / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {"starts": {}, "rows": {}}
-    results["settings"] = {key: value for key, value in vars(args).items()}
+    if args.table:
+        print(table(collect(output)))
+        return
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)  # for the scoring of the starting points too
     wanted = [row for row in ROWS if row.name in args.rows.split(",")]
-    for start in sorted({row.start for row in wanted} - set(results["starts"])):
-        results["starts"][start] = starting_point(args, start, output / f"start-{start}")
-        results_path.write_text(json.dumps(results, indent=2))
+    finished = collect(output)
+    for start in sorted({row.start for row in wanted} - set(finished["starts"])):
+        result = starting_point(args, start, output / f"start-{start}")
+        write_result(output / f"start-{start}", {**result, "settings": vars(args)})
     for row in wanted:
-        if row.name in results["rows"]:
+        if row.name in finished["rows"]:
             continue  # finished by an earlier invocation with the same output folder
         row_output = output / row.name
         shutil.rmtree(row_output, ignore_errors=True)
-        results["rows"][row.name] = run_row(args, row, row_output)
-        results_path.write_text(json.dumps(results, indent=2))
-        print(table(results), flush=True)
-    print(table(results))
+        write_result(row_output, {**run_row(args, row, row_output), "settings": vars(args)})
+    print(table(collect(output)))
 
 
 if __name__ == "__main__":
