@@ -19,7 +19,8 @@ Budgets count process CPU time (``budget_clock: cpu``) on one thread per row by 
 machine a wall-clock budget buys a row fewer steps whenever others load the cores, a CPU-time budget
 buys every row the same work.  Each row and starting point writes its own ``result.json``, so two
 invocations with disjoint ``--rows`` can run side by side on a 2-core machine (one core each); a
-starting point computed by both is computed identically and written atomically.
+starting point needed by both is built by each in a folder of its own, identically (same seed),
+and its result written atomically.
 
 Usage (the run recorded in docs/benchmarks.md: 10 languages, 20 CPU-minutes per scratch row, 10
 per backbone row; each line below is one pair of rows on the two cores):
@@ -240,8 +241,11 @@ def main() -> None:
     wanted = [row for row in ROWS if row.name in args.rows.split(",")]
     finished = collect(output)
     for start in sorted({row.start for row in wanted} - set(finished["starts"])):
-        result = starting_point(args, start, output / f"start-{start}")
+        # Built in a folder of this process's own: a concurrent invocation may build it too.
+        scratch_folder = output / f".start-{start}.{os.getpid()}"
+        result = starting_point(args, start, scratch_folder)
         write_result(output / f"start-{start}", {**result, "settings": vars(args)})
+        shutil.rmtree(scratch_folder, ignore_errors=True)
     for row in wanted:
         if row.name in finished["rows"]:
             continue  # finished by an earlier invocation with the same output folder

@@ -198,3 +198,20 @@ def test_a_language_label_column_reaches_the_loss_as_language_ids(tmp_path, tiny
     assert len(seen) == 2 and all(
         set(labels.tolist()) <= {1, 2} and labels.dtype == torch.long for labels in seen
     )
+
+
+def test_the_trainer_gives_ems_each_rows_source_language(tmp_path, data_root, tiny_backbone, monkeypatch):
+    """Without the label column EMS's XTR head would give every row one shared language embedding."""
+    seen = []
+    forward = EMSLoss.forward
+
+    def spy(self, features, labels=None):
+        seen.append(labels)
+        return forward(self, features, labels)
+
+    monkeypatch.setattr(EMSLoss, "forward", spy)
+    config = tiny_config(tmp_path, data_root, "ems", tiny_backbone, langs="deu,fra", max_steps=3)
+    train(config)
+    languages = training_languages(config)
+    assert len(seen) == 3 and all(labels is not None for labels in seen)
+    assert {languages[i] for labels in seen for i in labels.tolist()} == {"deu", "fra"}

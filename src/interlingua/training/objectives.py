@@ -42,6 +42,11 @@ def training_languages(config: TrainConfig) -> list[str]:
     return [config.pivot, *sorted(code for code in codes if code != config.pivot)]
 
 
+def needs_language_ids(config: TrainConfig) -> bool:
+    """Whether the objective reads each row's source language from ``labels`` (EMS's XTR head)."""
+    return config.objective == "ems" or (config.objective in ("xtr", "ugt") and config.xtr_head == "ems")
+
+
 def _translation_ranking(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     return TranslationRankingLoss(
         model, scale=config.scale, margin=config.margin, bidirectional=config.bidirectional

@@ -61,7 +61,7 @@ from interlingua.training.checkpoints import (
 )
 from interlingua.training.config import TrainConfig, save_config
 from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
-from interlingua.training.objectives import build_objective
+from interlingua.training.objectives import build_objective, needs_language_ids, training_languages
 from interlingua.training.schedule import CLOCKS, RunClock, lr_multiplier, progress_function
 
 logger = logging.getLogger(__name__)
@@ -318,6 +318,10 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     sources = [s for corpus in corpora for s in corpus.src]
     targets = [t for corpus in corpora for t in corpus.tgt]
     dataset = Dataset.from_dict({"source": sources, "target": targets})
+    if needs_language_ids(config):
+        # The label column reaches the loss as ``labels``: each row's index in training_languages.
+        index = {code: i for i, code in enumerate(training_languages(config))}
+        dataset = dataset.add_column("label", [index[c.src_lang] for c in corpora for _ in range(len(c))])
     lengths = np.maximum(
         piece_lengths(model.tokenizer, sources, config.max_length),
         piece_lengths(model.tokenizer, targets, config.max_length),
