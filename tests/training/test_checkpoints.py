@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from training_tiny import TINY_TR, as_flags
 
 from interlingua.cli.main import main
 from interlingua.errors import StorageError
@@ -24,30 +25,7 @@ from interlingua.training.config import build_config
 from interlingua.training.trainer import CHECKPOINTS, InterlinguaTrainer, train
 
 FILES = {"model.safetensors": b"weights", "optimizer.pt": b"moments", "1_Pooling/config.json": b"{}"}
-TINY = {
-    "recipe": "tr",
-    "langs": "fra,spa",
-    "corpora": "tico19",
-    "max_pairs_per_language": 48,
-    "layers": 1,
-    "hidden": 32,
-    "heads": 2,
-    "ffn": 64,
-    "vocab_size": 600,
-    "batch_size": 16,
-    "checkpoint_every": 2,
-    "log_every": 1,
-    "max_steps": 4,
-}
-
-
-@pytest.fixture
-def one_thread():
-    """Training tests run on one thread: as fast on a shared machine, and never oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+TINY = {**TINY_TR, "max_steps": 4}
 
 
 def make_checkpoint(root: Path, step: int) -> Path:
@@ -152,7 +130,7 @@ def test_rotation_keeps_the_newest_sealed_checkpoints(tmp_path: Path) -> None:
 
 
 def tiny_argv(data_root: Path, output: Path, *extra: str) -> list[str]:
-    flags = [f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()]
+    flags = as_flags(TINY)
     return ["train", *flags, f"--data-root={data_root}", f"--output={output}", "--eval-langs=ang", *extra]
 
 

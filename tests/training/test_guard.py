@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from training_tiny import TINY_TR, as_flags
 
 from interlingua.cli.main import main
 from interlingua.errors import ConfigError
@@ -19,30 +20,7 @@ from interlingua.training.guard import NonFiniteGuard, batch_file
 from interlingua.training.objectives import OBJECTIVES
 from interlingua.training.trainer import CHECKPOINTS, load_corpora, train
 
-TINY = {
-    "recipe": "tr",
-    "langs": "fra,spa",
-    "corpora": "tico19",
-    "max_pairs_per_language": 48,
-    "layers": 1,
-    "hidden": 32,
-    "heads": 2,
-    "ffn": 64,
-    "vocab_size": 600,
-    "batch_size": 16,
-    "checkpoint_every": 2,
-    "log_every": 1,
-    "max_steps": 4,
-}
-
-
-@pytest.fixture
-def one_thread():
-    """Training tests run on one thread: as fast on a shared machine, and never oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+TINY = {**TINY_TR, "max_steps": 4}
 
 
 class PoisonedLoss(TranslationRankingLoss):
@@ -75,7 +53,7 @@ def test_a_nan_loss_stops_the_run_naming_the_step_and_saving_the_batch(
 ) -> None:
     poison(monkeypatch, step=3, value=float("nan"))
     output = tmp_path / "model"
-    flags = [f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()]
+    flags = as_flags(TINY)
     argv = ["train", *flags, "--objective=poisoned", f"--data-root={data_root}", f"--output={output}"]
     assert main(argv) == 2
     [error] = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from training_tiny import TINY_TR, as_flags
 
 from interlingua.cli.main import main
 from interlingua.training.callbacks import trim_log
@@ -31,24 +32,10 @@ from interlingua.training.trainer import CHECKPOINTS, train
 
 MAX_STEPS = 10
 KILL_SEED = 20240611
-TINY = {
-    "recipe": "tr",
-    "langs": "fra,spa",
-    "corpora": "tico19",
-    "max_pairs_per_language": 48,
-    "layers": 1,
-    "hidden": 32,
-    "heads": 2,
-    "ffn": 64,
-    "vocab_size": 600,
-    "batch_size": 16,
-    "max_steps": MAX_STEPS,
-    "checkpoint_every": 2,
-    "log_every": 1,
-}
+TINY = {**TINY_TR, "max_steps": MAX_STEPS}
 TRAIN = [
     "train",
-    *(f"--{key.replace('_', '-')}={value}" for key, value in TINY.items()),
+    *as_flags(TINY),
     "--eval-langs=ang",  # the smallest Tatoeba set (134 pairs) is scored after training
 ]
 FORK_SERVER = multiprocessing.get_context("forkserver")
