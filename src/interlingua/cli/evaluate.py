@@ -67,7 +67,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_tasks(args: argparse.Namespace) -> int:
-    from interlingua.evaluation.provenance import resolve_data_root
+    from interlingua.data.corpora import resolve_data_root
     from interlingua.evaluation.report import plot_per_language, write_json
     from interlingua.evaluation.suite import run_suite
     from interlingua.models.encode import load_encoder

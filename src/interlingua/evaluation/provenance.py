@@ -11,30 +11,13 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
-import os
 import platform
 from collections.abc import Iterable
 from pathlib import Path
 
 from interlingua.errors import ConfigError
 
-DATA_ROOT_VARIABLE = "INTERLINGUA_DATA"
 _HASH_CHUNK = 1 << 20
-
-
-def resolve_data_root(data_root: str | Path | None) -> Path:
-    """The data root given, else ``$INTERLINGUA_DATA``; a ``ConfigError`` when neither is usable."""
-    if data_root is None:
-        from_environment = os.environ.get(DATA_ROOT_VARIABLE)
-        if not from_environment:
-            raise ConfigError(
-                f"no data root: pass --data-root DIR or set the {DATA_ROOT_VARIABLE} environment variable"
-            )
-        data_root = from_environment
-    root = Path(data_root)
-    if not root.is_dir():
-        raise ConfigError(f"data root {root} is not a directory")
-    return root
 
 
 def task_folder(data_root: Path, name: str) -> Path:

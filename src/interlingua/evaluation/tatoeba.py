@@ -22,11 +22,12 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from interlingua.data.corpora import resolve_data_root
 from interlingua.data.languages import parse_language_list
 from interlingua.data.textio import read_lines
 from interlingua.errors import ConfigError, DataError
 from interlingua.evaluation.embeddings import EmbeddingCache
-from interlingua.evaluation.provenance import data_file_hashes, resolve_data_root, task_folder
+from interlingua.evaluation.provenance import data_file_hashes, task_folder
 from interlingua.evaluation.report import format_table
 from interlingua.evaluation.retrieval import RETRIEVAL_DESCRIPTIONS, Retrieval, retrieval_hits
 from interlingua.models.encode import SentenceEncoder
