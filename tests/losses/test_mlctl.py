@@ -1,3 +1,5 @@
+import lzma
+
 import pytest
 import torch
 
@@ -55,6 +57,14 @@ def test_read_lexicon(tmp_path):
     path.write_text("katze cat\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="de-en.tsv:1"):
         read_lexicon(path)
+    # A Unicode line separator is text, not a line end (str.splitlines would call the bad line 3).
+    path.write_text("haus\thouse\u2028\nkatze cat\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="de-en.tsv:2"):
+        read_lexicon(path)
+    compressed = tmp_path / "de-en.tsv.xz"
+    with lzma.open(compressed, "wt", encoding="utf-8") as handle:
+        handle.write("Haus\thouse\n")
+    assert read_lexicon(compressed) == {"haus": frozenset({"house"})}
 
 
 def test_mutual_argmax():

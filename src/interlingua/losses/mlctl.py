@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
+from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError
 from interlingua.losses.cz_nce import multi_negative_loss
 from interlingua.losses.encoding import EncodedColumn, encode_pair, input_embeddings, masked_mean
@@ -96,12 +97,13 @@ def split_words(tokens: Sequence[str], special: frozenset[str], *, wordpiece: bo
 
 
 def read_lexicon(path: str | Path) -> dict[str, frozenset[str]]:
-    """A bilingual lexicon TSV (``source_word<TAB>english_word``), lower-cased."""
+    """A bilingual lexicon TSV (``source_word<TAB>english_word``), lower-cased; read like every text
+    file of the project (.gz / .xz, strict UTF-8, errors naming the line; only newlines end lines)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: lexicon file not found")
     entries: dict[str, set[str]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in iter_lines(path):
         if not line.strip():
             continue
         fields = line.split("\t")
