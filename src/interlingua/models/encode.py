@@ -2,8 +2,9 @@
 
 ``SentenceEncoder`` is the protocol: ``encode(sentences) -> float32 array (n, dim)``, rows
 L2-normalised so that a dot product is a cosine.  ``load_encoder`` turns a model path or hub name
-into one, backed by sentence-transformers.  Other backends (ONNX, numpy-only models) implement the
-same protocol and can be passed wherever an encoder is expected.
+into one, backed by sentence-transformers, or by ONNX Runtime for a folder written by
+``interlingua export``.  Other backends (numpy-only models) implement the same protocol and can be
+passed wherever an encoder is expected.
 """
 
 from __future__ import annotations
@@ -68,14 +69,22 @@ class SentenceTransformerEncoder:
 
 def load_encoder(
     model: str | Path, *, prefix: str = "", batch_size: int = 128, device: str | None = None
-) -> SentenceTransformerEncoder:
+) -> SentenceEncoder:
     """Load a sentence-transformers model folder (or hub name) as a ``SentenceEncoder``.
 
-    A plain ``transformers`` encoder folder (no ``modules.json``) is wrapped with mean pooling.
+    A plain ``transformers`` encoder folder (no ``modules.json``) is wrapped with mean pooling.  A
+    folder written by ``interlingua export`` (``models.export``) loads as its ONNX or int8 encoder,
+    on the CPU, with the prefix recorded at export unless ``prefix`` is given.
     """
-    from sentence_transformers import SentenceTransformer
+    from interlingua.models.export import is_export_folder, load_export
 
     path = Path(model)
+    if is_export_folder(path):
+        if device not in (None, "cpu"):
+            raise ConfigError(f"{path}: an exported model runs on the CPU only, not on {device}")
+        return load_export(path, prefix=prefix, batch_size=batch_size)
+    from sentence_transformers import SentenceTransformer
+
     if path.exists() and not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise ConfigError(f"{path}: not a model folder (no modules.json or config.json)")
     if not path.exists() and (str(model).startswith((".", "/")) or path.suffix):
