@@ -7,8 +7,9 @@ vocabulary, batch 128, max 64 pieces, fp32 unless ``--bf16``), the run builds th
 (``interlingua.training.trainer.train``: corpora, tokenizer, length-bucketed temperature sampler,
 objective with its training-only heads, AdamW) and times, on the same batches:
 
-* **plain loop**: ``for batch in dataloader: loss(features).backward(); optimizer.step()`` with the
-  Trainer's own dataloader, loss module and optimizer, and nothing else;
+* **plain loop**: ``for batch in dataloader: loss(features).backward(); clip; optimizer.step();
+  scheduler.step()`` with the Trainer's own dataloader, loss module, optimizer, schedule and
+  gradient clipping (``max_grad_norm``), and nothing else;
 * **Trainer**: the sentence-transformers / HF Trainer path that ``interlingua train`` runs (the
   guard, callbacks, logging, scheduler), the same number of steps from the same first batch.
 
@@ -103,7 +104,10 @@ def plain_loop(trainer, steps: int, bf16: bool) -> tuple[list[float], list[int],
             components = loss_module(features, labels)
         total = sum(components.values()) if isinstance(components, dict) else components
         total.backward()
+        # What the Trainer's update does too: clip the encoder's gradients, step, schedule.
+        torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.args.max_grad_norm)
         optimizer.step()
+        trainer.lr_scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         now = time.perf_counter()
         times.append(now - last)

@@ -3,7 +3,12 @@ import math
 import pytest
 import torch
 
-from interlingua.losses.translation_ranking import same_rows, translation_ranking_loss
+from interlingua.losses.translation_ranking import (
+    TranslationRankingLoss,
+    same_rows,
+    same_sentences,
+    translation_ranking_loss,
+)
 
 
 def _log_softmax_at(row: list[float], index: int) -> float:
@@ -62,3 +67,45 @@ def test_gradients_reach_both_sides():
     target = torch.randn(4, 8, requires_grad=True)
     translation_ranking_loss(source, target).backward()
     assert source.grad.abs().sum() > 0 and target.grad.abs().sum() > 0
+
+
+def test_hard_negatives_join_the_candidates_of_the_forward_direction():
+    # u0 = (1, 0), u1 = (0, 1); targets v0 = (1, 0), v1 = (0, 1); hard negatives h0 = (0.6, 0.8), h1 = (1, 0).
+    source = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    target = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    hard = torch.tensor([[0.6, 0.8], [1.0, 0.0]])
+    rows = [[1.0, 0.0, 0.6, 1.0], [0.0, 1.0, 0.8, 0.0]]  # x -> [v ; h]
+    forward = -(_log_softmax_at(rows[0], 0) + _log_softmax_at(rows[1], 1)) / 2
+    backward = -(_log_softmax_at([1.0, 0.0], 0) + _log_softmax_at([0.0, 1.0], 1)) / 2  # y -> x only
+    loss = translation_ranking_loss(source, target, scale=1.0, hard_negatives=hard)
+    assert loss.item() == pytest.approx((forward + backward) / 2, rel=1e-6)
+    # h1 repeats pair 0's translation: it is not pair 0's negative.
+    repeats = torch.tensor([[False, True], [False, False]])
+    masked = translation_ranking_loss(
+        source, target, scale=1.0, bidirectional=False, hard_negatives=hard, hard_duplicates=repeats
+    )
+    expected = -(_log_softmax_at([1.0, 0.0, 0.6], 0) + _log_softmax_at(rows[1], 1)) / 2
+    assert masked.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_same_sentences_compares_rows_of_any_widths_exactly():
+    rows = torch.tensor([[5, 6, -1], [7, -1, -1]])
+    candidates = torch.tensor([[5, 6], [7, 8], [7, -1], [6, 5]])
+    assert same_sentences(rows, candidates).tolist() == [
+        [True, False, False, False],
+        [False, False, True, False],
+    ]
+
+
+def test_module_masks_hard_negatives_that_repeat_the_translation(tiny_model):
+    # Each pair's hard negative is the other pair's translation: as a candidate of that other pair,
+    # it repeats the query's own translation and must not count as its negative.
+    texts = (["hallo welt", "die katze"], ["hello world", "the cat"], ["the cat", "hello world"])
+    features = [dict(tiny_model.preprocess(column)) for column in texts]
+    loss = TranslationRankingLoss(tiny_model.eval())
+    assert loss.negatives_per_query(2, hard_negative_columns=1) == 3
+    with torch.no_grad():
+        masked = loss(features)["translation_ranking"]
+        loss.mask_duplicates = False
+        unmasked = loss(features)["translation_ranking"]
+    assert masked.item() < unmasked.item()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -50,15 +50,48 @@ class ParallelCorpus:
         return len(self.src)
 
 
-def _is_blank(text: str) -> bool:
+def is_blank(text: str) -> bool:
+    """Whether a side is empty or whitespace only: its pair is skipped (and counted), not an error."""
     return not text.strip()
 
 
-def _no_pairs_error(path: str | Path, lines: int, skipped_empty: int, not_selected: int) -> DataError:
+def no_pairs_error(path: str | Path, lines: int, skipped_empty: int, not_selected: int) -> DataError:
     detail = f"{lines} lines read, {skipped_empty} with an empty side"
     if not_selected:
         detail += f", {not_selected} not selected"
     return DataError(path, f"no non-empty pairs ({detail})")
+
+
+def iter_aligned_lines(src_path: str | Path, tgt_path: str | Path) -> Iterator[tuple[int, str, str]]:
+    """``(line_number, src_text, tgt_text)`` for every line of two line-aligned files, empty sides
+    included; a ``DataError`` when one file ends before the other, naming both files and counts."""
+    src_iter, tgt_iter = iter_lines(src_path), iter_lines(tgt_path)
+    lines = 0
+    for src_item, tgt_item in zip_longest(src_iter, tgt_iter):
+        if src_item is None or tgt_item is None:
+            # The longer file's line ``lines + 1`` is taken; count the rest of it for the message.
+            longer_count = lines + 1 + sum(1 for _ in (src_iter if tgt_item is None else tgt_iter))
+            src_count, tgt_count = (lines, longer_count) if src_item is None else (longer_count, lines)
+            raise DataError(
+                src_path if src_item is not None else tgt_path,
+                f"line counts differ: {src_path} has {src_count} lines, {tgt_path} has {tgt_count}; "
+                "the two files of a pair must be aligned line by line",
+                line=lines + 1,
+            )
+        (lines, src_text), (_, tgt_text) = src_item, tgt_item
+        yield lines, src_text, tgt_text
+
+
+def iter_tsv_lines(path: str | Path) -> Iterator[tuple[int, str, str]]:
+    """``(line_number, source, target)`` for every line of a ``source<TAB>target`` file, empty
+    sides included; a ``DataError`` for a line without exactly two fields."""
+    for number, text in iter_lines(path):
+        fields = text.split("\t")
+        if len(fields) != 2:
+            raise DataError(
+                path, f"expected 2 tab-separated fields (source, target), found {len(fields)}", number
+            )
+        yield number, fields[0], fields[1]
 
 
 def read_parallel_files(
@@ -72,32 +105,19 @@ def read_parallel_files(
 ) -> ParallelCorpus:
     """Pairs from two line-aligned files; ``keep_lines(line_number)`` (1-based) selects lines."""
     source_code, target_code = get_language(src_lang).code, get_language(tgt_lang).code
-    src_iter, tgt_iter = iter_lines(src_path), iter_lines(tgt_path)
     src: list[str] = []
     tgt: list[str] = []
     lines = skipped_empty = not_selected = 0
-    for src_item, tgt_item in zip_longest(src_iter, tgt_iter):
-        if src_item is None or tgt_item is None:
-            # The longer file's line ``lines + 1`` is taken; count the rest of it for the message.
-            longer_count = lines + 1 + sum(1 for _ in (src_iter if tgt_item is None else tgt_iter))
-            src_count, tgt_count = (lines, longer_count) if src_item is None else (longer_count, lines)
-            raise DataError(
-                src_path if src_item is not None else tgt_path,
-                f"line counts differ: {src_path} has {src_count} lines, {tgt_path} has {tgt_count}; "
-                "the two files of a pair must be aligned line by line",
-                line=lines + 1,
-            )
-        (number, src_text), (_, tgt_text) = src_item, tgt_item
-        lines = number
-        if keep_lines is not None and not keep_lines(number):
+    for lines, src_text, tgt_text in iter_aligned_lines(src_path, tgt_path):
+        if keep_lines is not None and not keep_lines(lines):
             not_selected += 1
-        elif _is_blank(src_text) or _is_blank(tgt_text):
+        elif is_blank(src_text) or is_blank(tgt_text):
             skipped_empty += 1
         else:
             src.append(src_text)
             tgt.append(tgt_text)
     if not src:
-        raise _no_pairs_error(src_path, lines, skipped_empty, not_selected)
+        raise no_pairs_error(src_path, lines, skipped_empty, not_selected)
     return ParallelCorpus(
         name=name or f"{source_code}-{target_code}",
         src_lang=source_code,
@@ -117,19 +137,15 @@ def read_parallel_tsv(
     src: list[str] = []
     tgt: list[str] = []
     lines = skipped_empty = 0
-    for lines, text in iter_lines(path):
-        fields = text.split("\t")
-        if len(fields) != 2:
-            raise DataError(
-                path, f"expected 2 tab-separated fields (source, target), found {len(fields)}", lines
-            )
-        if _is_blank(fields[0]) or _is_blank(fields[1]):
+    for number, src_text, tgt_text in iter_tsv_lines(path):
+        lines = number
+        if is_blank(src_text) or is_blank(tgt_text):
             skipped_empty += 1
         else:
-            src.append(fields[0])
-            tgt.append(fields[1])
+            src.append(src_text)
+            tgt.append(tgt_text)
     if not src:
-        raise _no_pairs_error(path, lines, skipped_empty, 0)
+        raise no_pairs_error(path, lines, skipped_empty, 0)
     return ParallelCorpus(
         name=name or f"{source_code}-{target_code}",
         src_lang=source_code,
@@ -165,13 +181,43 @@ def _pair_files(folder: Path) -> dict[tuple[str, str], dict[str, Path]]:
     return pairs
 
 
-def _read_folder_pair(folder: Path, first: str, second: str, files: dict[str, Path]) -> ParallelCorpus:
-    name = f"{folder.name}/{first}-{second}"
+@dataclass(frozen=True)
+class ParallelFiles:
+    """Where the pairs of one corpus of a folder are, before reading them: two line-aligned files
+    or one TSV (``paths`` in file-name order), and ``swapped`` when the source is the second file
+    or column (a pair turned so that the pivot is the target side)."""
+
+    name: str
+    src_lang: str
+    tgt_lang: str
+    paths: tuple[Path, ...]
+    swapped: bool = False
+
+    def iter_lines(self) -> Iterator[tuple[int, str, str]]:
+        """``(line_number, source, target)`` for every line, empty sides included, with the errors
+        of the readers above (mismatched line counts, a TSV line without two fields)."""
+        lines = iter_tsv_lines(self.paths[0]) if len(self.paths) == 1 else iter_aligned_lines(*self.paths)
+        if not self.swapped:
+            return lines
+        return ((number, second, first) for number, first, second in lines)
+
+    def read(self) -> ParallelCorpus:
+        """All pairs in memory (empty sides skipped and counted)."""
+        first, second = (self.tgt_lang, self.src_lang) if self.swapped else (self.src_lang, self.tgt_lang)
+        if len(self.paths) == 1:
+            corpus = read_parallel_tsv(self.paths[0], first, second, name=self.name)
+        else:
+            corpus = read_parallel_files(*self.paths, first, second, name=self.name)
+        return _swapped(corpus) if self.swapped else corpus
+
+
+def _folder_pair(folder: Path, first: str, second: str, files: dict[str, Path]) -> tuple[Path, ...]:
+    """The files of one pair of a folder, checked: a TSV alone, or both sides of two files."""
     if "tsv" in files:
         others = [path.name for side, path in files.items() if side != "tsv"]
         if others:
             raise DataError(files["tsv"], f"{others[0]} holds the same pair: keep the TSV or the two files")
-        return read_parallel_tsv(files["tsv"], first, second, name=name)
+        return (files["tsv"],)
     if first == second:
         raise DataError(
             files[first], "the two languages of a pair of files must differ (xx-yy.xx + xx-yy.yy)"
@@ -179,7 +225,33 @@ def _read_folder_pair(folder: Path, first: str, second: str, files: dict[str, Pa
     for present, missing in ((first, second), (second, first)):
         if missing not in files:
             raise DataError(files[present], f"no partner file {first}-{second}.{missing} beside it")
-    return read_parallel_files(files[first], files[second], first, second, name=name)
+    return files[first], files[second]
+
+
+def find_parallel_files(folder: str | Path, *, pivot: str | None = None) -> list[ParallelFiles]:
+    """The corpora of a folder as ``read_parallel_folder`` reads them, without reading them: the
+    file names, layouts and language codes are checked, the text is not."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, "folder not found" if not folder.exists() else "not a folder")
+    pivot_code = get_language(pivot).code if pivot is not None else None
+    found = []
+    for (first, second), files in _pair_files(folder).items():
+        codes = (get_language(first).code, get_language(second).code)
+        if pivot_code is not None and pivot_code not in codes:
+            logger.info("%s/%s-%s: skipped, no %s side", folder, first, second, pivot_code)
+            continue
+        paths = _folder_pair(folder, first, second, files)
+        swapped = codes[0] == pivot_code and codes[1] != pivot_code
+        src_lang, tgt_lang = (codes[1], codes[0]) if swapped else codes
+        found.append(ParallelFiles(f"{folder.name}/{first}-{second}", src_lang, tgt_lang, paths, swapped))
+    if not found:
+        wanted = f" with the pivot {pivot_code}" if pivot_code else ""
+        raise DataError(
+            folder,
+            f"no parallel files{wanted}: expected xx-yy.xx + xx-yy.yy or xx-yy.tsv (optionally .xz/.gz/.bz2)",
+        )
+    return found
 
 
 def read_parallel_folder(folder: str | Path, *, pivot: str | None = None) -> list[ParallelCorpus]:
@@ -189,22 +261,4 @@ def read_parallel_folder(folder: str | Path, *, pivot: str | None = None) -> lis
     With ``pivot``, only pairs with the pivot language are read, turned so that the pivot is the
     target side; without it, a pair keeps its file-name order (``xx`` source, ``yy`` target).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(folder, "folder not found" if not folder.exists() else "not a folder")
-    pivot_code = get_language(pivot).code if pivot is not None else None
-    corpora = []
-    for (first, second), files in _pair_files(folder).items():
-        codes = (get_language(first).code, get_language(second).code)
-        if pivot_code is not None and pivot_code not in codes:
-            logger.info("%s/%s-%s: skipped, no %s side", folder, first, second, pivot_code)
-            continue
-        corpus = _read_folder_pair(folder, first, second, files)
-        corpora.append(_swapped(corpus) if codes[0] == pivot_code and codes[1] != pivot_code else corpus)
-    if not corpora:
-        wanted = f" with the pivot {pivot_code}" if pivot_code else ""
-        raise DataError(
-            folder,
-            f"no parallel files{wanted}: expected xx-yy.xx + xx-yy.yy or xx-yy.tsv (optionally .xz/.gz/.bz2)",
-        )
-    return corpora
+    return [files.read() for files in find_parallel_files(folder, pivot=pivot)]

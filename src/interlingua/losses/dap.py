@@ -6,8 +6,9 @@
 
 m is a training-only layer; tau = 0.05 (scale 20).
 
-Ranking is non-English -> English only, with in-batch negatives (one process: no gathering
-across devices) and LaBSE's optional additive margin m_a (0 by default).  u is the model's
+Ranking is non-English -> English only, with in-batch negatives gathered across devices (the
+recipe sets ``gather_negatives``; a single process has its own batch only) and LaBSE's optional
+additive margin m_a (0 by default).  u is the model's
 sentence embedding: the paper's last-layer [CLS] when the recipe sets ``pooling: cls``.  Paper
 and code differ on the RTL weight: the paper writes L_TR + L_RTL, the public code uses 0.1 L_RTL;
 the code's 0.1 is the default here, as it produced the published numbers.  The dense + tanh
@@ -22,15 +23,18 @@ Returns: ``{"translation_ranking": L_TR, "rtl": w_RTL L_RTL}`` (components alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 import torch
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
-from interlingua.losses.encoding import EncodedColumn, encode_pair
+from interlingua.losses.align import sentence_vectors
+from interlingua.losses.encoding import EncodedColumn
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss, batch_columns
+from interlingua.losses.gather import LOCAL, Peers
 from interlingua.losses.rtl import RTLHead
-from interlingua.losses.translation_ranking import same_rows, translation_ranking_loss
+from interlingua.losses.translation_ranking import duplicate_pairs, translation_ranking_loss
 
 
 class RankingHead(nn.Module):
@@ -45,24 +49,29 @@ class RankingHead(nn.Module):
 
 
 def dap_ranking_term(
-    head: RankingHead, source: EncodedColumn, target: EncodedColumn, scale: float = 20.0, margin: float = 0.0
+    head: RankingHead,
+    source: EncodedColumn,
+    target: EncodedColumn,
+    scale: float = 20.0,
+    margin: float = 0.0,
+    peers: Peers = LOCAL,
 ) -> Tensor:
     """L_TR (non-English -> English) on the ranking head's outputs."""
-    duplicates = same_rows(source.input_ids, source.attention_mask) | same_rows(
-        target.input_ids, target.attention_mask
-    )
     return translation_ranking_loss(
         head(source.sentence_embedding),
         head(target.sentence_embedding),
         scale=scale,
         margin=margin,
         bidirectional=False,
-        duplicates=duplicates,
+        duplicates=duplicate_pairs(source, target, peers),
+        peers=peers,
     )
 
 
-class DAPLoss(nn.Module):
+class DAPLoss(SplitLoss):
     """Translation ranking through the ranking head + ``rtl_weight`` x RTL, on one forward pass."""
+
+    components = ("translation_ranking", "rtl")
 
     def __init__(
         self,
@@ -80,16 +89,22 @@ class DAPLoss(nn.Module):
         self.margin = margin
         self.rtl_weight = rtl_weight
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        source, target = encode_pair(self.model, sentence_features)
-        return {
-            "translation_ranking": dap_ranking_term(
-                self.ranking_head, source, target, self.scale, self.margin
-            ),
-            "rtl": self.rtl_weight * self.rtl(source, target),
-        }
+    def row_vectors(self, batch: Batch, encoded: Any) -> dict[str, Tensor]:
+        return sentence_vectors(encoded)
+
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        return {"rtl": RowTerm(self.rtl_weight * self.rtl(source, target), self.rtl.pieces(target))}
+
+    def batch_terms(self, batch: Batch, vectors: dict[str, Tensor], peers: Peers) -> dict[str, Tensor]:
+        columns = batch_columns(batch, vectors)
+        ranking = dap_ranking_term(
+            self.ranking_head, columns["source"], columns["target"], self.scale, self.margin, peers
+        )
+        return {"translation_ranking": ranking}
+
+    def negatives_per_query(self, pool: int) -> int:
+        return pool - 1
 
     def get_config_dict(self) -> dict[str, float | int]:
         return {

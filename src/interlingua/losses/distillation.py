@@ -24,15 +24,16 @@ Returns: ``{"distillation_source": MSE(student(x), teacher(y)),
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
-from torch import Tensor, nn
+from torch import Tensor
 
 from interlingua.errors import ConfigError
-from interlingua.losses.encoding import encode_pair
+from interlingua.losses.encoding import unwrap
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss
 
 
 def distillation_terms(source: Tensor, target: Tensor, teacher_target: Tensor) -> dict[str, Tensor]:
@@ -43,8 +44,10 @@ def distillation_terms(source: Tensor, target: Tensor, teacher_target: Tensor) -
     }
 
 
-class DistillationLoss(nn.Module):
+class DistillationLoss(SplitLoss):
     """sentence-transformers loss module for multilingual distillation from a frozen teacher."""
+
+    components = ("distillation_source", "distillation_target")
 
     def __init__(
         self, model: SentenceTransformer, teacher: SentenceTransformer, teacher_prefix: str = ""
@@ -65,7 +68,7 @@ class DistillationLoss(nn.Module):
         self.teacher_prefix = teacher_prefix
 
     def teacher_embeddings(self, input_ids: Tensor) -> Tensor:
-        texts = self.model.tokenizer.batch_decode(input_ids, skip_special_tokens=True)
+        texts = unwrap(self.model).tokenizer.batch_decode(input_ids, skip_special_tokens=True)
         with torch.no_grad():
             embeddings = self.teacher.encode(
                 [self.teacher_prefix + text for text in texts],
@@ -76,14 +79,17 @@ class DistillationLoss(nn.Module):
         # encode() returns an inference-mode tensor; a plain copy can take part in autograd.
         return embeddings.clone().to(input_ids.device)
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features = [dict(column) for column in sentence_features]
-        source, target = encode_pair(self.model, features)
-        return distillation_terms(
-            source.sentence_embedding, target.sentence_embedding, self.teacher_embeddings(target.input_ids)
-        )
+    def prepare(self, features: list[dict[str, Tensor]], labels: Tensor | None) -> Batch:
+        """The teacher reads the English side once per batch (not again per GradCache chunk)."""
+        batch = super().prepare(features, labels)
+        batch.rows["teacher"] = self.teacher_embeddings(batch.features[1]["input_ids"])
+        return batch
+
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        teacher = batch.rows["teacher"]
+        terms = distillation_terms(source.sentence_embedding, target.sentence_embedding, teacher)
+        return {name: RowTerm(value, len(batch)) for name, value in terms.items()}
 
     def get_config_dict(self) -> dict[str, str]:
         return {"teacher_prefix": self.teacher_prefix}

@@ -16,18 +16,23 @@ Returns: ``{"xtr": L_XTR, "contrastive": 2 L_CL}``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sentence_transformers import SentenceTransformer
-from torch import Tensor, nn
+from torch import Tensor
 
+from interlingua.losses.align import sentence_vectors
 from interlingua.losses.ems_contrastive import ProjectionHead, ems_contrastive_term
-from interlingua.losses.encoding import encode_pair
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss, batch_columns
+from interlingua.losses.gather import Peers
 from interlingua.losses.xtr import XTRPredictor, xtr_term
 
 
-class EMSLoss(nn.Module):
+class EMSLoss(SplitLoss):
     """XTR (EMS head) + ``contrastive_weight`` x EMS contrastive."""
+
+    components = ("xtr", "contrastive")
 
     def __init__(
         self,
@@ -45,15 +50,22 @@ class EMSLoss(nn.Module):
         self.scale = scale
         self.contrastive_weight = contrastive_weight
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        source, target = encode_pair(self.model, sentence_features)
-        contrastive = ems_contrastive_term(self.projection, source, target, self.scale)
-        return {
-            "xtr": xtr_term(self.predictor, source, target, labels),
-            "contrastive": self.contrastive_weight * contrastive,
-        }
+    def row_vectors(self, batch: Batch, encoded: Any) -> dict[str, Tensor]:
+        return sentence_vectors(encoded)
+
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        return {"xtr": RowTerm(xtr_term(self.predictor, source, target, batch.labels), len(batch))}
+
+    def batch_terms(self, batch: Batch, vectors: dict[str, Tensor], peers: Peers) -> dict[str, Tensor]:
+        columns = batch_columns(batch, vectors)
+        contrastive = ems_contrastive_term(
+            self.projection, columns["source"], columns["target"], self.scale, peers
+        )
+        return {"contrastive": self.contrastive_weight * contrastive}
+
+    def negatives_per_query(self, pool: int) -> int:
+        return pool - 1
 
     def get_config_dict(self) -> dict[str, float]:
         return {"scale": self.scale, "contrastive_weight": self.contrastive_weight}

@@ -7,7 +7,7 @@
 This is bidirectional translation ranking on the projected vectors, so it reuses
 :func:`interlingua.losses.translation_ranking.translation_ranking_loss` (scale = 1 / tau), including
 its rule that a pair repeating another pair's sentence is not that pair's negative.  EMS trains with
-negatives per device only (no gathering across devices), which is what one process does here.
+negatives per device only (no gathering across devices): its recipe leaves ``gather_negatives`` off.
 
 Reference: Mao, Chu, Kurohashi, "EMS: Efficient and Effective Massively Multilingual Sentence
 Embedding Learning", arXiv 2205.15744 (section 3.2).
@@ -18,13 +18,16 @@ Returns: ``{"contrastive": loss}``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
-from interlingua.losses.encoding import EncodedColumn, encode_pair
-from interlingua.losses.translation_ranking import same_rows, translation_ranking_loss
+from interlingua.losses.align import sentence_vectors
+from interlingua.losses.encoding import EncodedColumn
+from interlingua.losses.engine import Batch, SplitLoss, batch_columns
+from interlingua.losses.gather import LOCAL, Peers
+from interlingua.losses.translation_ranking import duplicate_pairs, translation_ranking_loss
 
 
 class ProjectionHead(nn.Module):
@@ -39,23 +42,27 @@ class ProjectionHead(nn.Module):
 
 
 def ems_contrastive_term(
-    projection: ProjectionHead, source: EncodedColumn, target: EncodedColumn, scale: float = 10.0
+    projection: ProjectionHead,
+    source: EncodedColumn,
+    target: EncodedColumn,
+    scale: float = 10.0,
+    peers: Peers = LOCAL,
 ) -> Tensor:
-    """L_CL for one encoded batch."""
-    duplicates = same_rows(source.input_ids, source.attention_mask) | same_rows(
-        target.input_ids, target.attention_mask
-    )
+    """L_CL for one encoded batch (its token ids and sentence embeddings)."""
     return translation_ranking_loss(
         projection(source.sentence_embedding),
         projection(target.sentence_embedding),
         scale=scale,
         bidirectional=True,
-        duplicates=duplicates,
+        duplicates=duplicate_pairs(source, target, peers),
+        peers=peers,
     )
 
 
-class EMSContrastiveLoss(nn.Module):
+class EMSContrastiveLoss(SplitLoss):
     """sentence-transformers loss module for EMS's contrastive loss (``scale`` = 1 / tau)."""
+
+    components = ("contrastive",)
 
     def __init__(self, model: SentenceTransformer, scale: float = 10.0, projection_dim: int = 128) -> None:
         super().__init__()
@@ -63,11 +70,16 @@ class EMSContrastiveLoss(nn.Module):
         self.scale = scale
         self.projection = ProjectionHead(model.get_embedding_dimension(), projection_dim)
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        source, target = encode_pair(self.model, sentence_features)
-        return {"contrastive": ems_contrastive_term(self.projection, source, target, self.scale)}
+    def row_vectors(self, batch: Batch, encoded: Any) -> dict[str, Tensor]:
+        return sentence_vectors(encoded)
+
+    def batch_terms(self, batch: Batch, vectors: dict[str, Tensor], peers: Peers) -> dict[str, Tensor]:
+        columns = batch_columns(batch, vectors)
+        loss = ems_contrastive_term(self.projection, columns["source"], columns["target"], self.scale, peers)
+        return {"contrastive": loss}
+
+    def negatives_per_query(self, pool: int) -> int:
+        return pool - 1
 
     def get_config_dict(self) -> dict[str, float | int]:
         return {"scale": self.scale, "projection_dim": self.projection.layers[-1].out_features}

@@ -2,9 +2,13 @@
 
 A recipe such as Lightweight (UGT + ALIGN + SIM) or DAP (TR + RTL) needs several views of the same
 forward pass: sentence embeddings for the sentence-level terms, token states for RTL, layer-1
-states for ML-CTL's pooling.  ``encode_pair`` runs the two text columns through the model in one
-merged forward (the columns are padded to a common width, which costs little because the trainer
-buckets batches by the longer side of each pair) and hands each term an ``EncodedColumn``.
+states for ML-CTL's pooling.  ``encode_columns`` runs the text columns (``encode_pair``: exactly
+two) through the model in one merged forward (the columns are padded to a common width, which costs
+little because the trainer buckets batches by the longer side of each pair) and hands each term an
+``EncodedColumn``.
+
+In a multi-process run the Trainer replaces the loss's model by its DDP wrapper; the forward pass
+goes through the wrapper (so that DDP sees it), everything else through :func:`unwrap`.
 
 Hidden states: the sentence-transformers ``Transformer`` module calls the inner model's
 ``forward`` directly, so forward hooks never fire; it copies ``hidden_states`` into the output
@@ -34,9 +38,20 @@ class EncodedColumn:
     hidden_states: tuple[Tensor, ...] | None = None  # embedding output, then every layer (B, L, d)
 
 
+def unwrap(model: nn.Module) -> SentenceTransformer:
+    """The sentence-transformers model inside a DDP (or ``torch.compile``) wrapper, or ``model``."""
+    while True:
+        inner = getattr(model, "module", None)
+        if inner is None:
+            inner = getattr(model, "_orig_mod", None)
+        if inner is None:
+            return model
+        model = inner
+
+
 def auto_model(model: SentenceTransformer) -> nn.Module:
     """The Hugging Face encoder inside a sentence-transformers model (its first module)."""
-    return model[0].auto_model
+    return unwrap(model)[0].auto_model
 
 
 def input_embeddings(model: SentenceTransformer) -> nn.Embedding:
@@ -67,6 +82,23 @@ def _column(features: dict, output: dict, rows: slice, hidden_states: bool) -> E
     )
 
 
+def encode_columns(
+    model: SentenceTransformer, sentence_features: Iterable[dict], *, hidden_states: bool = False
+) -> tuple[EncodedColumn, ...]:
+    """Embed the text columns in one merged forward pass when they allow it."""
+    features = [dict(column) for column in sentence_features]
+    size = features[0]["input_ids"].shape[0]
+    with _hidden_states_on(model, hidden_states):
+        merged = merge_feature_batches(features) if len(features) > 1 else None
+        if merged is None:
+            return tuple(_column(column, model(column), slice(None), hidden_states) for column in features)
+        output = model(merged)
+    return tuple(
+        _column(column, output, slice(index * size, (index + 1) * size), hidden_states)
+        for index, column in enumerate(features)
+    )
+
+
 def encode_pair(
     model: SentenceTransformer, sentence_features: Iterable[dict], *, hidden_states: bool = False
 ) -> tuple[EncodedColumn, EncodedColumn]:
@@ -74,19 +106,8 @@ def encode_pair(
     features = [dict(column) for column in sentence_features]
     if len(features) != 2:
         raise ValueError(f"expected two text columns (source, target), got {len(features)}")
-    size = features[0]["input_ids"].shape[0]
-    with _hidden_states_on(model, hidden_states):
-        merged = merge_feature_batches(features)
-        if merged is None:
-            source, target = (
-                _column(column, model(column), slice(None), hidden_states) for column in features
-            )
-            return source, target
-        output = model(merged)
-    return (
-        _column(features[0], output, slice(0, size), hidden_states),
-        _column(features[1], output, slice(size, 2 * size), hidden_states),
-    )
+    source, target = encode_columns(model, features, hidden_states=hidden_states)
+    return source, target
 
 
 def masked_mean(states: Tensor, mask: Tensor) -> Tensor:

@@ -16,20 +16,23 @@ Returns: ``{"ugt": L_UGT, "align": 2 L_ALIGN, "sim": 2 L_SIM}``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 from sentence_transformers import SentenceTransformer
-from torch import Tensor, nn
+from torch import Tensor
 
-from interlingua.losses.align import align_loss
-from interlingua.losses.encoding import encode_pair
+from interlingua.losses.align import align_loss, sentence_vectors
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss
+from interlingua.losses.gather import Peers
 from interlingua.losses.sim import sim_loss
-from interlingua.losses.ugt import SinglePieceMasker, ugt_term
+from interlingua.losses.ugt import SinglePieceMasker, batch_masks, masked_batch, ugt_term
 from interlingua.losses.xtr import XTRPredictor
 
 
-class LightweightLoss(nn.Module):
+class LightweightLoss(SplitLoss):
     """UGT (Lightweight head) + ``align_weight`` ALIGN + ``sim_weight`` SIM."""
+
+    components = ("ugt", "align", "sim")
 
     def __init__(
         self,
@@ -46,17 +49,26 @@ class LightweightLoss(nn.Module):
         self.sim_weight = sim_weight
         self.mask_weight = mask_weight
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features, masks = self.masker(sentence_features)
-        source, target = encode_pair(self.model, features)
-        u_x, u_y = source.sentence_embedding, target.sentence_embedding
+    def prepare(self, features: list[dict], labels: Tensor | None) -> Batch:
+        return masked_batch(self.masker, features, labels)
+
+    def row_vectors(self, batch: Batch, encoded: Any) -> dict[str, Tensor]:
+        return sentence_vectors(encoded)
+
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        loss = ugt_term(self.predictor, source, target, batch_masks(batch), batch.labels, self.mask_weight)
+        return {"ugt": RowTerm(loss, len(batch))}
+
+    def batch_terms(self, batch: Batch, vectors: dict[str, Tensor], peers: Peers) -> dict[str, Tensor]:
+        u_x, u_y = vectors["source"], vectors["target"]
         return {
-            "ugt": ugt_term(self.predictor, source, target, masks, labels, self.mask_weight),
-            "align": self.align_weight * align_loss(u_x, u_y),
-            "sim": self.sim_weight * sim_loss(u_x, u_y),
+            "align": self.align_weight * align_loss(u_x, u_y, peers),
+            "sim": self.sim_weight * sim_loss(u_x, u_y, peers),
         }
+
+    def negatives_per_query(self, pool: int) -> int:
+        return pool - 1  # ALIGN's; SIM compares similarity structures, it ranks nothing
 
     def get_config_dict(self) -> dict[str, float]:
         return {

@@ -35,9 +35,10 @@ Returns: ``{"sentence_contrastive": ..., "word_contrastive": ..., "mlm": ...}`` 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,9 +48,11 @@ from torch import Tensor, nn
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError
 from interlingua.losses.cz_nce import multi_negative_loss
-from interlingua.losses.encoding import EncodedColumn, encode_pair, input_embeddings, masked_mean
-from interlingua.losses.mlm import MLMHead, mask_for_mlm, mlm_loss
-from interlingua.losses.translation_ranking import same_rows
+from interlingua.losses.encoding import EncodedColumn, encode_columns, input_embeddings, masked_mean
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss, batch_columns
+from interlingua.losses.gather import LOCAL, Peers
+from interlingua.losses.mlm import IGNORE, MLMHead, mask_for_mlm, mlm_loss
+from interlingua.losses.translation_ranking import duplicate_pairs
 
 WORD_START = "▁"  # SentencePiece / Metaspace
 CONTINUATION = "##"  # WordPiece
@@ -235,8 +238,11 @@ def two_layer_states(column: EncodedColumn) -> Tensor:
     return column.hidden_states[1] + column.hidden_states[-1]
 
 
-class MLCTLLoss(nn.Module):
+class MLCTLLoss(SplitLoss):
     """Sentence- and word-level CZ-NCE on [s ; w] through a training-only head, plus MLM."""
+
+    components = ("sentence_contrastive", "word_contrastive", "mlm")
+    hidden_states = True
 
     def __init__(
         self,
@@ -268,38 +274,53 @@ class MLCTLLoss(nn.Module):
         self.mlm_weight = mlm_weight
         self.mlm_probability = mlm_probability
 
-    def contrastive_terms(self, source: EncodedColumn, target: EncodedColumn) -> dict[str, Tensor]:
+    def sample_vectors(self, source: EncodedColumn, target: EncodedColumn) -> dict[str, Tensor]:
+        """The inputs of the head for every sample: sentence-level (s, s) and word-level (s, w)."""
         source_states, target_states = two_layer_states(source), two_layer_states(target)
         s_x = masked_mean(source_states, source.attention_mask)
         s_y = masked_mean(target_states, target.attention_mask)
-        duplicates = same_rows(source.input_ids, source.attention_mask) | same_rows(
-            target.input_ids, target.attention_mask
-        )
-        sentence = multi_negative_loss(
-            self.head(s_x, s_x),
-            self.head(s_y, s_y),
-            scale=self.scale,
-            cross_zero=self.cross_zero,
-            duplicates=duplicates,
-        )
         samples = self.sampler(source, target)
-        w_x = masked_mean(source_states[samples.rows], samples.source_spans)
-        w_y = masked_mean(target_states[samples.rows], samples.target_spans)
-        word = multi_negative_loss(
-            self.head(s_x[samples.rows], w_x),
-            self.head(s_y[samples.rows], w_y),
+        return {
+            "sentence_x": s_x,
+            "sentence_y": s_y,
+            "word_sentence_x": s_x[samples.rows],
+            "word_x": masked_mean(source_states[samples.rows], samples.source_spans),
+            "word_sentence_y": s_y[samples.rows],
+            "word_y": masked_mean(target_states[samples.rows], samples.target_spans),
+        }
+
+    def contrastive_from_vectors(
+        self, vectors: dict[str, Tensor], source: EncodedColumn, target: EncodedColumn, peers: Peers = LOCAL
+    ) -> dict[str, Tensor]:
+        sentence = multi_negative_loss(
+            self.head(vectors["sentence_x"], vectors["sentence_x"]),
+            self.head(vectors["sentence_y"], vectors["sentence_y"]),
             scale=self.scale,
             cross_zero=self.cross_zero,
+            duplicates=duplicate_pairs(source, target, peers),
+            peers=peers,
+        )
+        word = multi_negative_loss(
+            self.head(vectors["word_sentence_x"], vectors["word_x"]),
+            self.head(vectors["word_sentence_y"], vectors["word_y"]),
+            scale=self.scale,
+            cross_zero=self.cross_zero,
+            peers=peers,
         )
         return {
             "sentence_contrastive": self.sentence_weight * sentence,
             "word_contrastive": self.word_weight * word,
         }
 
-    def mlm_term(self, sentence_features: Sequence[dict[str, Tensor]]) -> Tensor:
-        corrupted, labels = [], []
+    def contrastive_terms(self, source: EncodedColumn, target: EncodedColumn) -> dict[str, Tensor]:
+        """Both contrastive terms of one encoded batch (encoded with ``hidden_states=True``)."""
+        return self.contrastive_from_vectors(self.sample_vectors(source, target), source, target)
+
+    def prepare(self, features: list[dict[str, Tensor]], labels: Tensor | None) -> Batch:
+        """The MLM corruption of both columns, drawn once for the whole batch."""
+        batch = super().prepare(features, labels)
         vocab_size = self.mlm_head.output_bias.numel()
-        for column in sentence_features:
+        for name, column in zip(("source", "target"), batch.features, strict=True):
             ids, column_labels = mask_for_mlm(
                 column["input_ids"],
                 column["attention_mask"],
@@ -308,23 +329,34 @@ class MLCTLLoss(nn.Module):
                 vocab_size=vocab_size,
                 probability=self.mlm_probability,
             )
-            corrupted.append({**column, "input_ids": ids})
-            labels.append(column_labels)
-        encoded = encode_pair(self.model, corrupted)
-        states = torch.cat([column.token_embeddings.flatten(0, 1) for column in encoded])
-        return mlm_loss(
-            self.mlm_head,
-            states,
-            torch.cat([label.flatten() for label in labels]),
-            input_embeddings(self.model).weight,
-        )
+            batch.rows[f"mlm_{name}_ids"] = ids
+            batch.rows[f"mlm_{name}_labels"] = column_labels
+        return batch
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features = [dict(column) for column in sentence_features]
-        source, target = encode_pair(self.model, features, hidden_states=True)
-        return {**self.contrastive_terms(source, target), "mlm": self.mlm_weight * self.mlm_term(features)}
+    def encode(self, batch: Batch) -> tuple[EncodedColumn, ...]:
+        """The clean pair (every layer's states), then the corrupted pair for MLM."""
+        clean = encode_columns(self.model, batch.features, hidden_states=True)
+        corrupted = [
+            {**column, "input_ids": batch.rows[f"mlm_{name}_ids"]}
+            for name, column in zip(("source", "target"), batch.features, strict=True)
+        ]
+        return (*clean, *encode_columns(self.model, corrupted))
+
+    def row_vectors(self, batch: Batch, encoded: Any) -> dict[str, Tensor]:
+        return self.sample_vectors(encoded[0], encoded[1])
+
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        states = torch.cat([column.token_embeddings.flatten(0, 1) for column in encoded[2:]])
+        labels = torch.cat([batch.rows[f"mlm_{name}_labels"].flatten() for name in ("source", "target")])
+        loss = mlm_loss(self.mlm_head, states, labels, input_embeddings(self.model).weight)
+        return {"mlm": RowTerm(self.mlm_weight * loss, (labels != IGNORE).sum())}
+
+    def batch_terms(self, batch: Batch, vectors: dict[str, Tensor], peers: Peers) -> dict[str, Tensor]:
+        columns = batch_columns(batch, {})
+        return self.contrastive_from_vectors(vectors, columns["source"], columns["target"], peers)
+
+    def negatives_per_query(self, pool: int) -> int:
+        return 2 * (pool - 1)  # sentence level; a word-level sample has the other words of the batch
 
     def get_config_dict(self) -> dict[str, float | bool]:
         return {

@@ -28,8 +28,8 @@ Returns: ``{"rtl": loss}``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +38,8 @@ from torch import Tensor, nn
 from transformers.masking_utils import create_bidirectional_mask
 
 from interlingua.errors import ConfigError
-from interlingua.losses.encoding import EncodedColumn, auto_model, encode_pair
+from interlingua.losses.encoding import EncodedColumn, auto_model
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss
 from interlingua.losses.mlm import IGNORE, MLMHead
 
 
@@ -122,6 +123,11 @@ class RTLHead(nn.Module):
             drop_first_source=self.drop_first_source,
         )
 
+    def pieces(self, target: EncodedColumn) -> Tensor:
+        """How many pieces of y the loss averages over (its real, non-special pieces)."""
+        special = torch.isin(target.input_ids, self.special_ids.to(target.input_ids.device))
+        return (target.attention_mask.bool() & ~special).sum()
+
     def forward(self, source: EncodedColumn, target: EncodedColumn) -> Tensor:
         """L_RTL for one encoded batch (x = source, y = target)."""
         encoder = self._encoder[0]
@@ -141,19 +147,19 @@ class RTLHead(nn.Module):
         return F.cross_entropy(logits.float(), layout.labels[selected])
 
 
-class RTLLoss(nn.Module):
+class RTLLoss(SplitLoss):
     """sentence-transformers loss module for RTL alone."""
+
+    components = ("rtl",)
 
     def __init__(self, model: SentenceTransformer, layers: int = 2) -> None:
         super().__init__()
         self.model = model
         self.rtl = RTLHead(model, layers)
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        source, target = encode_pair(self.model, sentence_features)
-        return {"rtl": self.rtl(source, target)}
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        return {"rtl": RowTerm(self.rtl(source, target), self.rtl.pieces(target))}
 
     def get_config_dict(self) -> dict[str, int]:
         return {"layers": len(self.rtl.layers)}

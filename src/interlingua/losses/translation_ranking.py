@@ -1,4 +1,4 @@
-"""Translation ranking with in-batch negatives (bidirectional, optional additive margin).
+"""Translation ranking with in-batch negatives (bidirectional, optional additive margin, hard negatives).
 
 Given a batch of B translation pairs (x_i, y_i) embedded as u_i, v_i::
 
@@ -11,28 +11,97 @@ additive margin (0.3 in the paper, 0 turns it off).  Pair j is not used as a neg
 when it repeats i's source or target sentence (same token ids): scoring a true translation as a
 negative would teach the model to separate identical sentences.
 
+Hard negatives (an optional third column h_i, a wrong translation of x_i, as in sentence-transformers'
+MultipleNegativesRankingLoss): every h_j joins the candidates of the x -> y direction, so that a
+query has 2B - 1 negatives; a hard negative that repeats a query's own translation is not its
+negative.  The y -> x direction ranks the sources only.
+
+With negatives gathered across processes (:mod:`interlingua.losses.gather`), the candidates are
+those of every process (N B of them, the positive of local query i at row ``offset + i``), and the
+duplicate rule holds across processes.
+
 References: Guo et al. 2018 (translation ranking), Yang et al. 2019 (bidirectional, additive
 margin), Feng et al. 2022 (LaBSE, arXiv 2007.01852).
 
-Inputs: two text columns, (source, translation); no label.
+Inputs: two text columns (source, translation), or three (source, translation, hard negative);
+no label.
 Returns: ``{"translation_ranking": loss}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.losses.merged_forward import embed_columns
-from torch import Tensor, nn
+from torch import Tensor
+
+from interlingua.losses.encoding import EncodedColumn
+from interlingua.losses.engine import COLUMNS, Batch, SplitLoss, batch_columns
+from interlingua.losses.gather import LOCAL, Peers
+
+
+def masked_ids(input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    """Token ids with padding set to -1, so that two rows are equal exactly when their sentences are."""
+    return input_ids.masked_fill(attention_mask == 0, -1)
+
+
+def same_sentences(rows: Tensor, candidates: Tensor) -> Tensor:
+    """(R, C) bool: row i of ``rows`` and row j of ``candidates`` (ids from :func:`masked_ids`, any
+    widths) hold the same sentence.
+
+    Rows are compared through their index among the distinct rows (``torch.unique``): exact, and
+    O((R + C) L) memory instead of the O(R C L) of a broadcast comparison (1 GB at 4096 x 4096 x 64).
+    """
+    width = max(rows.shape[1], candidates.shape[1])
+    stacked = torch.cat([F.pad(part, (0, width - part.shape[1]), value=-1) for part in (rows, candidates)])
+    groups = torch.unique(stacked, dim=0, return_inverse=True)[1]
+    return groups[: len(rows), None] == groups[None, len(rows) :]
 
 
 def same_rows(input_ids: Tensor, attention_mask: Tensor) -> Tensor:
     """(B, B) boolean matrix: True where two padded token-id rows hold the same sentence."""
-    ids = input_ids.masked_fill(attention_mask == 0, -1)
-    return (ids[:, None, :] == ids[None, :, :]).all(dim=-1)
+    ids = masked_ids(input_ids, attention_mask)
+    return same_sentences(ids, ids)
+
+
+def duplicate_pairs(source: EncodedColumn, target: EncodedColumn, peers: Peers = LOCAL) -> Tensor:
+    """(b, N) bool: local pair i and pair j of all processes repeat a source or a target sentence."""
+    duplicates = None
+    for column in (source, target):
+        ids = masked_ids(column.input_ids, column.attention_mask)
+        same = same_sentences(ids, peers.all_ids(ids))
+        duplicates = same if duplicates is None else duplicates | same
+    return duplicates
+
+
+def ranking_cross_entropy(
+    scores: Tensor,
+    offset: int = 0,
+    *,
+    scale: float = 1.0,
+    margin: float = 0.0,
+    excluded: Tensor | None = None,
+    peers: Peers = LOCAL,
+) -> Tensor:
+    """Cross-entropy of each query's positive, column ``offset + i`` of its row of ``scores`` (b, C).
+
+    The margin is subtracted from the positive before scaling; ``excluded`` (b, C) marks candidates
+    that are not negatives (the positive itself is never excluded).  The mean is over the queries
+    of all processes (:meth:`Peers.mean`).
+    """
+    rows = torch.arange(len(scores), device=scores.device)
+    positives = rows + offset
+    if margin:
+        scores = scores.index_put((rows, positives), scores.new_tensor(-margin), accumulate=True)
+    if scale != 1.0:
+        scores = scores * scale
+    if excluded is not None:
+        excluded = excluded.clone()
+        excluded[rows, positives] = False
+        scores = scores.masked_fill(excluded, float("-inf"))
+    return peers.mean(F.cross_entropy(scores, positives, reduction="none"))
 
 
 def translation_ranking_loss(
@@ -43,24 +112,47 @@ def translation_ranking_loss(
     margin: float = 0.0,
     bidirectional: bool = True,
     duplicates: Tensor | None = None,
+    hard_negatives: Tensor | None = None,
+    hard_duplicates: Tensor | None = None,
+    peers: Peers = LOCAL,
 ) -> Tensor:
-    """The loss on embeddings; ``duplicates`` (B, B) marks pairs that must not be negatives."""
-    scores = F.normalize(source, dim=-1) @ F.normalize(target, dim=-1).T
-    if margin:
-        scores = scores - margin * torch.eye(len(scores), dtype=scores.dtype, device=scores.device)
-    scores = scores * scale
-    if duplicates is not None:
-        off_diagonal = ~torch.eye(len(scores), dtype=torch.bool, device=scores.device)
-        scores = scores.masked_fill(duplicates & off_diagonal, float("-inf"))
-    labels = torch.arange(len(scores), device=scores.device)
-    loss = F.cross_entropy(scores, labels)
+    """The loss on embeddings.  ``duplicates`` (b, N) marks pairs that must not be negatives of each
+    other, ``hard_duplicates`` (b, N) hard negatives that repeat a query's own translation."""
+    source, target = F.normalize(source, dim=-1), F.normalize(target, dim=-1)
+    candidates, offset = peers.all_rows(target)
+    excluded = duplicates
+    if hard_negatives is not None:
+        hard, _ = peers.all_rows(F.normalize(hard_negatives, dim=-1))
+        if duplicates is not None or hard_duplicates is not None:
+            pairs = torch.zeros(len(source), len(candidates), dtype=torch.bool, device=source.device)
+            pairs = duplicates if duplicates is not None else pairs
+            repeats = torch.zeros(len(source), len(hard), dtype=torch.bool, device=source.device)
+            repeats = hard_duplicates if hard_duplicates is not None else repeats
+            excluded = torch.cat([pairs, repeats], dim=1)
+        candidates = torch.cat([candidates, hard])
+    loss = ranking_cross_entropy(
+        source @ candidates.T, offset, scale=scale, margin=margin, excluded=excluded, peers=peers
+    )
     if bidirectional:
-        loss = (loss + F.cross_entropy(scores.T, labels)) / 2
+        sources, _ = peers.all_rows(source)
+        backward = ranking_cross_entropy(
+            target @ sources.T, offset, scale=scale, margin=margin, excluded=duplicates, peers=peers
+        )
+        loss = (loss + backward) / 2
     return loss
 
 
-class TranslationRankingLoss(nn.Module):
+def hard_duplicates_of(target: EncodedColumn, hard_negative: EncodedColumn, peers: Peers = LOCAL) -> Tensor:
+    """(b, N) bool: hard negative j (of all processes) repeats local query i's own translation."""
+    own = masked_ids(target.input_ids, target.attention_mask)
+    hard = masked_ids(hard_negative.input_ids, hard_negative.attention_mask)
+    return same_sentences(own, peers.all_ids(hard))
+
+
+class TranslationRankingLoss(SplitLoss):
     """sentence-transformers loss module for :func:`translation_ranking_loss`."""
+
+    components = ("translation_ranking",)
 
     def __init__(
         self,
@@ -77,25 +169,33 @@ class TranslationRankingLoss(nn.Module):
         self.bidirectional = bidirectional
         self.mask_duplicates = mask_duplicates
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features = list(sentence_features)
-        source, target = embed_columns(self.model, features)
-        duplicates = None
+    def row_vectors(self, batch: Batch, encoded: Any) -> dict[str, Tensor]:
+        if len(encoded) not in (2, 3):
+            raise ValueError(f"expected 2 or 3 text columns (source, target, hard negative): {len(encoded)}")
+        return {name: column.sentence_embedding for name, column in zip(COLUMNS, encoded, strict=False)}
+
+    def batch_terms(self, batch: Batch, vectors: dict[str, Tensor], peers: Peers) -> dict[str, Tensor]:
+        columns = batch_columns(batch, vectors)
+        duplicates = hard_duplicates = None
         if self.mask_duplicates:
-            duplicates = same_rows(features[0]["input_ids"], features[0]["attention_mask"]) | same_rows(
-                features[1]["input_ids"], features[1]["attention_mask"]
-            )
+            duplicates = duplicate_pairs(columns["source"], columns["target"], peers)
+            if "hard_negative" in columns:
+                hard_duplicates = hard_duplicates_of(columns["target"], columns["hard_negative"], peers)
         loss = translation_ranking_loss(
-            source,
-            target,
+            vectors["source"],
+            vectors["target"],
             scale=self.scale,
             margin=self.margin,
             bidirectional=self.bidirectional,
             duplicates=duplicates,
+            hard_negatives=vectors.get("hard_negative"),
+            hard_duplicates=hard_duplicates,
+            peers=peers,
         )
         return {"translation_ranking": loss}
+
+    def negatives_per_query(self, pool: int, hard_negative_columns: int = 0) -> int:
+        return pool - 1 + pool * hard_negative_columns
 
     def get_config_dict(self) -> dict[str, float | bool]:
         return {

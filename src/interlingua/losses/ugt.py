@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +33,8 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
-from interlingua.losses.encoding import EncodedColumn, encode_pair
+from interlingua.losses.encoding import EncodedColumn
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss
 from interlingua.losses.xtr import XTRPredictor, bag_of_pieces, kl_to_target
 
 SOURCE, TARGET, UNMASKED = 0, 1, -1
@@ -152,8 +154,22 @@ def ugt_term(
     return kl_to_target(source_log_probs, for_source) + kl_to_target(target_log_probs, for_target)
 
 
-class UGTLoss(nn.Module):
+def masked_batch(masker: SinglePieceMasker, features: list[dict], labels: Tensor | None) -> Batch:
+    """The batch with one piece masked per pair, drawn once for the whole batch; the record of what
+    was masked travels with the rows (``masked_side``, ``masked_piece``)."""
+    features, masks = masker(features)
+    return Batch(features, labels, {"masked_side": masks.side, "masked_piece": masks.piece})
+
+
+def batch_masks(batch: Batch) -> SinglePieceMasks:
+    """What :func:`masked_batch` masked, for these rows."""
+    return SinglePieceMasks(side=batch.rows["masked_side"], piece=batch.rows["masked_piece"])
+
+
+class UGTLoss(SplitLoss):
     """sentence-transformers loss module for UGT (masks the batch itself, then encodes it once)."""
+
+    components = ("ugt",)
 
     def __init__(
         self,
@@ -169,12 +185,13 @@ class UGTLoss(nn.Module):
         self.masker = SinglePieceMasker(model.tokenizer)
         self.mask_weight = mask_weight
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features, masks = self.masker(sentence_features)
-        source, target = encode_pair(self.model, features)
-        return {"ugt": ugt_term(self.predictor, source, target, masks, labels, self.mask_weight)}
+    def prepare(self, features: list[dict], labels: Tensor | None) -> Batch:
+        return masked_batch(self.masker, features, labels)
+
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        loss = ugt_term(self.predictor, source, target, batch_masks(batch), batch.labels, self.mask_weight)
+        return {"ugt": RowTerm(loss, len(batch))}
 
     def get_config_dict(self) -> dict[str, str | float]:
         return {"head": self.predictor.kind, "mask_weight": self.mask_weight}

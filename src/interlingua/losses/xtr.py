@@ -32,7 +32,8 @@ Returns: ``{"xtr": loss}``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +41,8 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
-from interlingua.losses.encoding import EncodedColumn, encode_pair, input_embeddings
+from interlingua.losses.encoding import EncodedColumn, input_embeddings
+from interlingua.losses.engine import Batch, RowTerm, SplitLoss
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +181,10 @@ def xtr_term(
     )
 
 
-class XTRLoss(nn.Module):
+class XTRLoss(SplitLoss):
     """sentence-transformers loss module for XTR with either head."""
+
+    components = ("xtr",)
 
     def __init__(
         self,
@@ -193,11 +197,9 @@ class XTRLoss(nn.Module):
         self.model = model
         self.predictor = XTRPredictor(model, head, languages, language_dim)
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        source, target = encode_pair(self.model, sentence_features)
-        return {"xtr": xtr_term(self.predictor, source, target, labels)}
+    def row_terms(self, batch: Batch, encoded: Any) -> dict[str, RowTerm]:
+        source, target = encoded
+        return {"xtr": RowTerm(xtr_term(self.predictor, source, target, batch.labels), len(batch))}
 
     def get_config_dict(self) -> dict[str, str]:
         return {"head": self.predictor.kind}

@@ -75,7 +75,11 @@ def build_scratch_encoder(tokenizer: PreTrainedTokenizerFast, config: EncoderCon
     with tempfile.TemporaryDirectory(prefix="interlingua-init-") as staging:
         # The pooler stays (unused by mean pooling) so that a plain SentenceTransformer(path) loads
         # the saved folder without "newly initialised weights" warnings.
-        BertModel(bert_config).save_pretrained(staging)
+        bert = BertModel(bert_config)
+        # The staging folder is this process's own: in a multi-process run transformers writes on
+        # rank 0 only, which would leave the other processes nothing to build their copy from.
+        bert.should_save_on_this_rank = lambda is_main_process: True
+        bert.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         return _sentence_transformer(staging, config.max_length, config.pooling)
 

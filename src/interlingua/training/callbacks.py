@@ -1,14 +1,23 @@
-"""Trainer callbacks: the wall-clock budget, a progress bar in pairs/s, a JSON-lines log."""
+"""Trainer callbacks: the wall-clock budget, a progress bar in pairs/s, a JSON-lines log, a seeded
+DataLoader for streams.
+
+In a multi-process run every process runs the callbacks: the budget's stop is decided together
+(the processes' clocks differ a little, and a process that stopped alone would leave the others
+waiting for it), and only the main process shows the bar and writes the log.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
+from interlingua.training.distributed import any_process
 from interlingua.training.schedule import RunClock
 
 CLOCK_FILE = "interlingua_clock.json"
@@ -46,7 +55,9 @@ class BudgetCallback(CheckpointedCallback):
         self.clock.start()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.budget_seconds is not None and self.clock.elapsed() >= self.budget_seconds:
+        if self.budget_seconds is None:
+            return
+        if any_process(self.clock.elapsed() >= self.budget_seconds, args.device):
             self.stopped_by_budget = True
             control.should_training_stop = True
             control.should_save = True
@@ -62,7 +73,11 @@ def read_clock(checkpoint: Path) -> float:
 
 
 class ProgressCallback(TrainerCallback):
-    """A progress bar with pairs/s, the latest loss components and the ETA; the log as JSON lines."""
+    """A progress bar with pairs/s, the latest loss components and the ETA; the log as JSON lines.
+
+    ``header`` is printed once when training starts (e.g. the effective number of negatives).  Only
+    the main process of a multi-process run shows and writes anything.
+    """
 
     def __init__(
         self,
@@ -71,18 +86,24 @@ class ProgressCallback(TrainerCallback):
         max_steps: int | None,
         budget_seconds: float | None,
         log_path: Path,
+        header: str | None = None,
     ) -> None:
         self.clock = clock
         self.batch_size = batch_size
         self.max_steps = max_steps
         self.budget_seconds = budget_seconds
         self.log_path = log_path
+        self.header = header
         self.bar: tqdm | None = None
         self.first_step: int = 0
         self.started_at: float = 0.0
         self.postfix: dict[str, str] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        if self.header:
+            tqdm.write(self.header, file=sys.stderr)
         trim_log(self.log_path, state.global_step)
         # Budgeted runs show time as the bar (their step count is unknown); others show steps.
         by_time = self.budget_seconds is not None and self.max_steps is None
@@ -107,6 +128,8 @@ class ProgressCallback(TrainerCallback):
         self.bar.refresh()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
         logs = dict(logs or {})
         record = {"step": state.global_step, "elapsed": round(self.clock.elapsed(), 2), **logs}
         with self.log_path.open("a", encoding="utf-8") as handle:
@@ -144,3 +167,22 @@ def trim_log(path: Path, last_step: int) -> None:
         staging = path.with_name(path.name + ".tmp")
         staging.write_text("".join(kept), encoding="utf-8")
         staging.replace(path)
+
+
+class SeededDataLoaderCallback(TrainerCallback):
+    """Gives the training DataLoader a seeded generator of its own before training starts.
+
+    A DataLoader without one draws a seed for its workers from the global torch RNG each time it
+    is iterated.  A stream (``StreamingPairs``) is iterated once a run: before the first step in an
+    uninterrupted run, but after the checkpoint's RNG state is restored in a resumed one, where
+    that draw would shift the dropout of every later step and the resumed run would end with other
+    weights than the uninterrupted one.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        loader = getattr(train_dataloader, "base_dataloader", train_dataloader)  # accelerate wraps it
+        if loader is not None and loader.generator is None:
+            loader.generator = torch.Generator().manual_seed(self.seed)

@@ -46,6 +46,14 @@ class TrainConfig:
     pivot: str = _key("eng", "the language every training pair has on its target side")
     max_pairs_per_language: int | None = _key(None, "cap on pairs read per language and corpus")
     sampling_temperature: float = _key(1.0, "temperature T of sampling across language pairs (EMS: 5)")
+    streaming: str | None = _key(
+        None,
+        "stream the training pairs from this shard folder (`interlingua data shard`) instead of reading "
+        "--langs into memory; needs --max-steps or --budget (docs/streaming.md)",
+    )
+    shuffle_buffer: int = _key(
+        10000, "streaming: pairs shuffled together (the memory each DataLoader worker holds)"
+    )
     # Objective
     objective: str = _key("translation_ranking", "training objective (loss) of the recipe")
     scale: float = _key(20.0, "inverse temperature of contrastive scores (20 = tau 0.05)")
@@ -93,7 +101,21 @@ class TrainConfig:
     lowercase: bool = _key(True, "lower-case text before tokenising")
     tokenizer_lines_per_language: int = _key(20000, "lines per language the vocabulary is trained on")
     # Optimisation
-    batch_size: int = _key(128, "translation pairs per batch")
+    batch_size: int = _key(
+        128,
+        "translation pairs per optimiser step, split evenly over the processes of a multi-process run "
+        "(with --streaming: per process)",
+    )
+    gather_negatives: bool = _key(
+        False,
+        "multi-process runs: rank each query against the pairs of every process (the whole batch) "
+        "instead of its own process's share (DAP, LaBSE: yes; EMS: no)",
+    )
+    cache_chunk_size: int | None = _key(
+        None,
+        "GradCache: encode the batch in chunks of this many pairs, so that a large batch fits in memory "
+        "with the same loss and gradients (default: off, one pass)",
+    )
     learning_rate: float = _key(1e-3, "peak learning rate")
     weight_decay: float = _key(1e-5, "weight decay")
     amsgrad: bool = _key(False, "use AMSGrad (the Lightweight and EMS papers do)")

@@ -6,6 +6,9 @@ forward pass per step: ``lightweight`` (UGT + 2 ALIGN + 2 SIM), ``ems`` (XTR + 2
 (TR + 0.1 RTL), ``mlctl`` (sentence and word CZ-NCE + 0.1 MLM).  See METHODS.md and each loss's
 docstring for the formulas.
 
+Every loss module is a ``SplitLoss`` (:mod:`interlingua.losses.engine`), so ``cache_chunk_size``
+(GradCache) and ``gather_negatives`` work the same way for all of them.
+
 Per-row languages: EMS's XTR head needs each pair's source language.  Losses take it as the
 ``labels`` tensor, holding each row's index in :func:`training_languages` (the pivot is index 0).
 """
@@ -25,6 +28,7 @@ from interlingua.losses.dap import DAPLoss
 from interlingua.losses.distillation import DistillationLoss
 from interlingua.losses.ems import EMSLoss
 from interlingua.losses.ems_contrastive import EMSContrastiveLoss
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.lightweight import LightweightLoss
 from interlingua.losses.mlctl import MLCTLLoss
 from interlingua.losses.rtl import RTLLoss
@@ -156,8 +160,14 @@ OBJECTIVES: dict[str, Callable[[SentenceTransformer, TrainConfig], nn.Module]] =
 
 
 def build_objective(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    """The objective's loss module, set to run as configured (GradCache chunks, gathered negatives)."""
     if config.objective not in OBJECTIVES:
         raise ConfigError(
             f"unknown objective {config.objective!r}; available: {', '.join(sorted(OBJECTIVES))}"
         )
-    return OBJECTIVES[config.objective](model, config)
+    loss = OBJECTIVES[config.objective](model, config)
+    if isinstance(loss, SplitLoss):
+        loss.configure(cache_chunk_size=config.cache_chunk_size, gather_negatives=config.gather_negatives)
+    elif config.cache_chunk_size is not None:
+        raise ConfigError(f"objective {config.objective!r} does not support cache_chunk_size")
+    return loss

@@ -8,6 +8,7 @@ to the model, and the averages go into the model card and ``training_summary.jso
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from interlingua.data.languages import TATOEBA112, parse_language_list
@@ -15,20 +16,25 @@ from interlingua.evaluation.report import write_json
 from interlingua.evaluation.tatoeba import TatoebaResult, evaluate_tatoeba
 from interlingua.models.encode import SentenceTransformerEncoder
 from interlingua.training.config import TrainConfig
+from interlingua.training.distributed import process_state
 from interlingua.training.trainer import TrainingRun, train, write_summary
 
 logger = logging.getLogger(__name__)
 
 
-def tatoeba_languages(config: TrainConfig) -> list[str]:
-    """The languages to score: ``eval_langs``, else the trained ones that have a Tatoeba test set."""
+def tatoeba_languages(config: TrainConfig, trained: Sequence[str] = ()) -> list[str]:
+    """The languages to score: ``eval_langs``, else the trained ones that have a Tatoeba test set
+    (``langs``, or ``trained`` without them: a streaming run trains on its shard index's)."""
     if config.eval_langs is not None:
         return [language.code for language in parse_language_list(config.eval_langs)]
-    return [language.code for language in parse_language_list(config.langs) if language.code in TATOEBA112]
+    codes = config.langs or list(trained)
+    if not codes:
+        return []
+    return [language.code for language in parse_language_list(codes) if language.code in TATOEBA112]
 
 
 def evaluate_run(config: TrainConfig, run: TrainingRun, model) -> TatoebaResult | None:
-    languages = tatoeba_languages(config)
+    languages = tatoeba_languages(config, sorted({corpus["src_lang"] for corpus in run.corpora}))
     if not languages:
         logger.warning("none of the trained languages has a Tatoeba test set: skipping the evaluation")
         return None
@@ -39,8 +45,12 @@ def evaluate_run(config: TrainConfig, run: TrainingRun, model) -> TatoebaResult 
 
 
 def train_and_evaluate(config: TrainConfig) -> TatoebaResult | None:
-    """Train as configured, then score and report; returns the Tatoeba result (None if skipped)."""
+    """Train as configured, then score and report; returns the Tatoeba result (None if skipped).
+
+    In a multi-process run the main process alone scores and reports; the others return None."""
     run, model = train(config)
+    if not process_state().is_main_process:
+        return None
     result = evaluate_run(config, run, model)
     write_summary(config, run, result.summary() if result else None)
     if result:

@@ -2,7 +2,8 @@
 
 The work is sentence-transformers' ``SentenceTransformerTrainer`` (itself the Hugging Face
 Trainer), so multi-process training comes from ``torchrun`` / ``accelerate launch`` and
-checkpoints, resume and logging behave as users of those tools expect.  What this module adds:
+checkpoints, resume and logging behave as users of those tools expect (what DDP leaves to this
+toolkit, such as the training heads' gradients, is in ``training/distributed.py``).  What this module adds:
 the corpus mix (temperature sampling, length-bucketed batches), the wall-clock budget with a
 schedule that fits it, the progress bar, and a final folder that ``SentenceTransformer(path)``
 loads, with a model card and ``training_summary.json``.
@@ -45,10 +46,17 @@ from interlingua.data.corpora import load_training_corpora, resolve_data_root
 from interlingua.data.languages import parse_language_list
 from interlingua.data.parallel import ParallelCorpus
 from interlingua.data.sampling import TemperatureBucketBatchSampler
+from interlingua.data.streaming import ShardIndex, StreamingPairs, check_languages, sample_corpora
 from interlingua.errors import ConfigError, StorageError
 from interlingua.models.encoder import EncoderConfig, build_scratch_encoder, load_pretrained_encoder
 from interlingua.models.tokenizer import balanced_sample, save_tokenizer, train_tokenizer
-from interlingua.training.callbacks import BudgetCallback, CheckpointedCallback, ProgressCallback, read_clock
+from interlingua.training.callbacks import (
+    BudgetCallback,
+    CheckpointedCallback,
+    ProgressCallback,
+    SeededDataLoaderCallback,
+    read_clock,
+)
 from interlingua.training.checkpoints import (
     STORAGE_ERRNOS,
     checkpoint_folders,
@@ -60,6 +68,14 @@ from interlingua.training.checkpoints import (
     step_of,
 )
 from interlingua.training.config import TrainConfig, save_config
+from interlingua.training.distributed import (
+    any_process,
+    average_head_gradients,
+    broadcast_heads,
+    negatives_line,
+    negatives_summary,
+    process_state,
+)
 from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
 from interlingua.training.objectives import build_objective, needs_language_ids, training_languages
 from interlingua.training.schedule import CLOCKS, RunClock, lr_multiplier, progress_function
@@ -83,6 +99,7 @@ class TrainingRun:
     pairs_seen: int
     stopped_by_budget: bool
     corpora: list[dict]
+    negatives: dict | None = None  # processes, pairs per process, effective negatives per query
 
 
 def training_head_state(loss: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -107,6 +124,7 @@ class InterlinguaTrainer(SentenceTransformerTrainer):
     def __init__(self, *args, guard: NonFiniteGuard | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.guard = guard or NonFiniteGuard("stop", Path(self.args.output_dir))
+        broadcast_heads(self.loss)  # DDP broadcasts the encoder; the heads live outside it
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
@@ -166,11 +184,19 @@ class InterlinguaTrainer(SentenceTransformerTrainer):
         self.state.save_to_json(str(folder / TRAINER_STATE_NAME))
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        """The stock step (forward, backward), then the guard; a skipped batch leaves no gradient."""
+        """The stock step (forward, backward), then the guard; a skipped batch leaves no gradient.
+
+        In a multi-process run all processes stop or skip together when any one's loss is not
+        finite, and the heads' gradients are averaged as DDP averages the encoder's."""
         texts = inputs.pop(BATCH_TEXTS, None)
         loss = super().training_step(model, inputs, num_items_in_batch)
-        if not self.guard.admits(loss, self.state.global_step + 1, texts):
+        checked = loss
+        if any_process(not bool(torch.isfinite(loss).all()), loss.device) and torch.isfinite(loss).all():
+            checked = torch.full_like(loss, float("nan"))  # another process's loss is not finite
+        if not self.guard.admits(checked, self.state.global_step + 1, texts):
             self.optimizer.zero_grad(set_to_none=True)
+        elif self.accelerator.sync_gradients:
+            average_head_gradients(self.loss)
         return loss
 
 
@@ -195,6 +221,46 @@ def load_corpora(config: TrainConfig) -> list[ParallelCorpus]:
         resolve_data_root(config.data_root), languages, corpora=config.corpora, pivot=config.pivot
     )
     return [_select_pairs(corpus, config.max_pairs_per_language, config.seed) for corpus in corpora]
+
+
+def load_stream(config: TrainConfig) -> tuple[ShardIndex, list[ParallelCorpus]]:
+    """The shard index of ``config.streaming`` and its corpora, each holding the sample drawn when
+    sharding (a from-scratch vocabulary is trained on it).  A stream reads every pair of its index
+    once an epoch, so the keys that choose or weight in-memory corpora cannot apply."""
+    if config.sampling_temperature != 1.0 or config.max_pairs_per_language is not None:
+        raise ConfigError(
+            "streaming reads every pair of the shard index once an epoch: set sampling_temperature to 1 "
+            "and leave max_pairs_per_language out (shard the pairs to train on instead)"
+        )
+    index = ShardIndex.load(config.streaming)
+    if config.langs:
+        check_languages(index, [language.code for language in parse_language_list(config.langs)])
+    elif needs_language_ids(config):
+        raise ConfigError(f"objective {config.objective} needs --langs: the languages of {index.path}")
+    return index, list(sample_corpora(index))
+
+
+def streaming_dataset(
+    config: TrainConfig, index: ShardIndex, corpora: list[ParallelCorpus], resume_from: Path | None
+) -> tuple[StreamingPairs, dict, list]:
+    """The stream of ``index`` from where ``resume_from`` was, the Trainer arguments and callbacks
+    it needs: the Trainer would skip the batches already trained on by reading and collating them
+    again, each process reads its own part of the stream (accelerate calls ``dataset.shard``), and
+    its DataLoader must not draw from the global RNG (``SeededDataLoaderCallback``)."""
+    labels = None
+    if needs_language_ids(config):
+        ids = {code: i for i, code in enumerate(training_languages(config))}
+        labels = [ids[corpus.src_lang] for corpus in corpora]
+    dataset = StreamingPairs(
+        index,
+        seed=config.seed,
+        buffer_size=config.shuffle_buffer,
+        batch_size=config.batch_size,
+        start_batches=step_of(resume_from) if resume_from else 0,  # one batch a step (no accumulation)
+        corpus_labels=labels,
+    )
+    arguments = {"ignore_data_skip": True, "accelerator_config": {"dispatch_batches": False}}
+    return dataset, arguments, [SeededDataLoaderCallback(config.seed)]
 
 
 def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: Path):
@@ -264,11 +330,14 @@ def piece_lengths(tokenizer, sentences: list[str], max_length: int) -> np.ndarra
 def _optimizer_and_schedule(model, loss, config: TrainConfig, clock: RunClock, max_steps: int | None):
     # Training-only heads live on the loss module; they are optimised with the encoder.
     parameters = {id(p): p for p in [*model.parameters(), *loss.parameters()] if p.requires_grad}
+    # fused: one kernel per parameter for the whole update.  On a CPU torch's default (a loop over
+    # tensors) took 4x as long for the Lightweight model's 22M parameters (docs/benchmarks.md).
     optimizer = torch.optim.AdamW(
         list(parameters.values()),
         lr=config.learning_rate,
         weight_decay=config.weight_decay,
         amsgrad=config.amsgrad,
+        fused=True,
     )
     progress = progress_function(max_steps, config.budget_seconds(), clock)
 
@@ -301,7 +370,10 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     output = Path(config.output)
     checkpoints = output / CHECKPOINTS
     guard = NonFiniteGuard(config.on_nonfinite, output)
-    remove_unfinished_saves(checkpoints)
+    state = process_state()  # under torchrun / accelerate launch: one of several processes
+    if state.is_main_process:
+        remove_unfinished_saves(checkpoints)
+    state.wait_for_everyone()
     if not config.resume and checkpoint_folders(checkpoints):
         raise ConfigError(
             f"{output} already holds checkpoints: pass --resume to continue, or another --output"
@@ -309,37 +381,48 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     resume_from = latest_valid_checkpoint(checkpoints) if config.resume else None
     if config.resume and resume_from is None:
         logger.warning("--resume: no usable checkpoint in %s, starting from scratch", checkpoints)
-    output.mkdir(parents=True, exist_ok=True)
-    save_config(config, output / "train_config.yaml")
+    if state.is_main_process:
+        output.mkdir(parents=True, exist_ok=True)
+        save_config(config, output / "train_config.yaml")
     seed_everything(config.seed)
 
-    corpora = load_corpora(config)
-    model = build_model(config, corpora, output)
-    sources = [s for corpus in corpora for s in corpus.src]
-    targets = [t for corpus in corpora for t in corpus.tgt]
-    dataset = Dataset.from_dict({"source": sources, "target": targets})
-    if needs_language_ids(config):
-        # The label column reaches the loss as ``labels``: each row's index in training_languages.
-        index = {code: i for i, code in enumerate(training_languages(config))}
-        dataset = dataset.add_column("label", [index[c.src_lang] for c in corpora for _ in range(len(c))])
-    lengths = np.maximum(
-        piece_lengths(model.tokenizer, sources, config.max_length),
-        piece_lengths(model.tokenizer, targets, config.max_length),
-    )
-    sampler = functools.partial(
-        TemperatureBucketBatchSampler,
-        corpus_sizes=[len(corpus) for corpus in corpora],
-        lengths=lengths,
-        temperature=config.sampling_temperature,
-    )
+    shard_index, corpora = load_stream(config) if config.streaming else (None, load_corpora(config))
+    with state.main_process_first():  # the main process trains (or downloads), the others load
+        model = build_model(config, corpora, output)
+    if shard_index is not None:
+        dataset, data_arguments, data_callbacks = streaming_dataset(config, shard_index, corpora, resume_from)
+    else:
+        sources = [s for corpus in corpora for s in corpus.src]
+        targets = [t for corpus in corpora for t in corpus.tgt]
+        dataset = Dataset.from_dict({"source": sources, "target": targets})
+        if needs_language_ids(config):
+            # The label column reaches the loss as ``labels``: each row's index in training_languages.
+            index = {code: i for i, code in enumerate(training_languages(config))}
+            dataset = dataset.add_column("label", [index[c.src_lang] for c in corpora for _ in range(len(c))])
+        lengths = np.maximum(
+            piece_lengths(model.tokenizer, sources, config.max_length),
+            piece_lengths(model.tokenizer, targets, config.max_length),
+        )
+        sampler = functools.partial(
+            TemperatureBucketBatchSampler,
+            corpus_sizes=[len(corpus) for corpus in corpora],
+            lengths=lengths,
+            temperature=config.sampling_temperature,
+        )
+        data_arguments, data_callbacks = {"batch_sampler": sampler}, []
     loss = build_objective(model, config)
+    # In-memory batches of batch_size pairs are split over the processes; a stream gives each its own.
+    split = shard_index is None
+    processes = state.num_processes
+    negatives = negatives_summary(loss, config.batch_size, processes, config.gather_negatives, split)
+    pairs_per_step = negatives["processes"] * negatives["pairs_per_process"]
     clock = RunClock(read_clock(resume_from) if resume_from else 0.0, kind=config.budget_clock)
     optimizer, scheduler = _optimizer_and_schedule(model, loss, config, clock, config.max_steps)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=config.batch_size,
         max_steps=config.max_steps or UNBOUNDED_STEPS,
-        batch_sampler=sampler,
+        **data_arguments,
         bf16=config.bf16,
         use_cpu=not torch.cuda.is_available(),
         seed=config.seed,
@@ -351,9 +434,17 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         disable_tqdm=True,
         dataloader_drop_last=True,
     )
+    if split and state.num_processes > 1:
+        # batch_size is the batch of one step: each of N processes gets batch_size / N of its pairs.
+        args.accelerator_config.split_batches = True
     budget = BudgetCallback(clock, config.budget_seconds())
     progress = ProgressCallback(
-        clock, config.batch_size, config.max_steps, config.budget_seconds(), output / "train_log.jsonl"
+        clock,
+        pairs_per_step,
+        config.max_steps,
+        config.budget_seconds(),
+        output / "train_log.jsonl",
+        header=negatives_line(negatives),
     )
     trainer = InterlinguaTrainer(
         model=model,
@@ -361,7 +452,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         train_dataset=dataset,
         loss=loss,
         optimizers=(optimizer, scheduler),
-        callbacks=[budget, progress],
+        callbacks=[budget, progress, *data_callbacks],
         guard=guard,
     )
     trainer.remove_callback(PrinterCallback)
@@ -376,7 +467,8 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         else:
             trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
             steps = trainer.state.global_step
-        model.save(str(output))
+        if state.is_main_process:
+            model.save(str(output))
     except OSError as error:  # writing a log line or the final model; checkpoints raise StorageError
         if error.errno not in STORAGE_ERRNOS:
             raise
@@ -388,8 +480,9 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         output=output,
         steps=steps,
         seconds=clock.elapsed(),  # includes the time before a resume (the clock is in checkpoints)
-        pairs_seen=steps * config.batch_size,
+        pairs_seen=steps * pairs_per_step,
         stopped_by_budget=budget.stopped_by_budget,
+        negatives=negatives,
         corpora=[
             {
                 "name": c.name,
@@ -415,6 +508,7 @@ def write_summary(config: TrainConfig, run: TrainingRun, results: dict | None) -
         "train_seconds": round(run.seconds, 1),
         "pairs_seen": run.pairs_seen,
         "stopped_by_budget": run.stopped_by_budget,
+        "negatives": run.negatives,
         "corpora": run.corpora,
         "results": results,
     }
