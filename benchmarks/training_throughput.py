@@ -1,9 +1,10 @@
 """Training throughput of each recipe against this machine's matmul peak and against a plain loop.
 
-One command:  python benchmarks/training_throughput.py [--recipes tr,lightweight,ems] [--steps 12]
+One command:  python benchmarks/training_throughput.py [--recipes tr,lightweight,ems] [--precisions fp32,bf16]
 
-For each recipe, at one size (the Lightweight encoder: 2 layers, d=512, 8 heads, FFN 1024, 32k
-vocabulary, batch 128, max 64 pieces, fp32 unless ``--bf16``), the run builds the real training job
+For each recipe and precision (fp32, or bf16 autocast), at one size (the Lightweight encoder:
+2 layers, d=512, 8 heads, FFN 1024, 32k vocabulary, batch 128, max 64 pieces), the run builds the
+real training job
 (``interlingua.training.trainer.train``: corpora, tokenizer, length-bucketed temperature sampler,
 objective with its training-only heads, AdamW) and times, on the same batches:
 
@@ -19,8 +20,9 @@ rest reported.  Model FLOPs of a step: 6 x (multiply-adds per token of every den
 attention products) x the padded tokens of the batch, plus 6 x the multiply-adds of the recipe's
 per-sentence head (the XTR output layer over the vocabulary: d x V for Lightweight's tied head,
 (d + 128) x V for EMS's) for both sentences of each pair; the optimizer's update is not counted.
-They are divided by the peak of a 2048 x 2048 matmul in the same precision, measured in the same
-run before each recipe (the machine is shared: peak and step see the same load).
+They are divided by the peak of a 2048 x 2048 matmul in the precision the step trains in; both
+peaks (fp32 and bf16) are measured in the same run before each recipe (the machine is shared: peak
+and step see the same load).
 
 Prints a table and writes ``runs/benchmarks/training_throughput.json`` (settings, versions, every
 step time).
@@ -117,7 +119,7 @@ def plain_loop(trainer, steps: int, bf16: bool) -> tuple[list[float], list[int],
     return times, padded, real
 
 
-def measure_recipe(recipe: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def measure_recipe(recipe: str, bf16: bool, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Runs the recipe's training job for ``2 x steps`` steps: the plain loop first, then the Trainer."""
     config = build_config(
         recipe=recipe,
@@ -129,16 +131,17 @@ def measure_recipe(recipe: str, args: argparse.Namespace, workdir: Path) -> dict
             "max_steps": args.steps,
             "checkpoint_every": 10**6,
             "log_every": 10**6,
-            "bf16": args.bf16,
-            "output": str(workdir / recipe),
+            "bf16": bf16,
+            "output": str(workdir / f"{recipe}-{'bf16' if bf16 else 'fp32'}"),
         },
     )
-    peak = matmul_peak(torch.bfloat16 if args.bf16 else torch.float32)
+    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    peak = peaks["bf16" if bf16 else "fp32"]
     measured: dict[str, Any] = {}
     stock_train = trainer_module.InterlinguaTrainer.train
 
     def plain_then_stock(self, *positional, **keywords):
-        measured["plain"] = plain_loop(self, args.steps, args.bf16)
+        measured["plain"] = plain_loop(self, args.steps, bf16)
         timer = StepTimer()
         self.add_callback(timer)
         result = stock_train(self, *positional, **keywords)
@@ -161,7 +164,9 @@ def measure_recipe(recipe: str, args: argparse.Namespace, workdir: Path) -> dict
         recipe, SIZE["hidden"], SIZE["vocab_size"]
     )
     result: dict[str, Any] = {
+        "precision": "bf16" if bf16 else "fp32",
         "matmul_peak_gflops": round(peak / 1e9, 1),
+        "matmul_peaks_gflops": {name: round(value / 1e9, 1) for name, value in peaks.items()},
         "padded_tokens_per_step": round(mean_padded),
         "padding_fraction": round(1 - sum(real[keep]) / sum(padded[keep]), 3),
         "model_gflop_per_step": round(step_flops / 1e9, 2),
@@ -188,16 +193,20 @@ def main() -> None:
     parser.add_argument("--langs", default="deu,fra,spa,ita,por,nld,epo,dan,swe,pol")
     parser.add_argument("--data-root")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=12, help="timed steps per path")
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per path")
     parser.add_argument("--warmup", type=int, default=2, help="first steps left out of the median")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (peak: the bf16 matmul)")
+    parser.add_argument(
+        "--precisions", default="fp32,bf16", help="fp32 and/or bf16 (autocast; peak: the bf16 matmul)"
+    )
     parser.add_argument("--output", default="runs/benchmarks/training_throughput.json")
     args = parser.parse_args()
 
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
-        for recipe in args.recipes.split(","):
-            results[recipe] = measure_recipe(recipe, args, Path(workdir))
+        for precision in args.precisions.split(","):
+            for recipe in args.recipes.split(","):
+                bf16 = {"fp32": False, "bf16": True}[precision]
+                results[f"{recipe} {precision}"] = measure_recipe(recipe, bf16, args, Path(workdir))
     document = {
         "interlingua_version": __version__,
         "torch": torch.__version__,
@@ -208,18 +217,19 @@ def main() -> None:
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(document, indent=2))
-    precision = "bf16" if args.bf16 else "fp32"
     print(
-        f"| recipe | path | step s | pairs/s | tokens/s | model GFLOP/s | of {precision} peak | Trainer / plain |"
+        "| recipe, precision | path | step s | pairs/s | tokens/s | model GFLOP/s "
+        "| of the precision's peak (GFLOP/s) | Trainer / plain |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for recipe, result in results.items():
+    for name, result in results.items():
         for path in ("plain", "trainer"):
             row = result[path]
             ratio = f"{result['trainer_over_plain']:.3f}" if path == "trainer" else ""
             print(
-                f"| {recipe} | {path} | {row['median_step_s']:.3f} | {row['pairs_per_s']} | {row['tokens_per_s']} "
-                f"| {row['model_gflops']} | {row['fraction_of_peak']:.0%} of {result['matmul_peak_gflops']} | {ratio} |"
+                f"| {name} | {path} | {row['median_step_s']:.3f} | {row['pairs_per_s']} "
+                f"| {row['tokens_per_s']} | {row['model_gflops']} "
+                f"| {row['fraction_of_peak']:.0%} of {result['matmul_peak_gflops']} | {ratio} |"
             )
 
 
