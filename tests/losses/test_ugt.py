@@ -12,7 +12,7 @@ from interlingua.losses.ugt import (
     maskable_pieces,
     ugt_targets,
 )
-from interlingua.losses.xtr import bag_of_pieces
+from interlingua.losses.xtr import PieceTarget, bag_of_pieces, kl_to_target
 
 from .tiny import encoder_gradient
 
@@ -32,8 +32,9 @@ def test_ugt_labels_by_hand():
     assert masked_target.tolist() == [[4, 5, 0], [4, MASK, 5]]
     assert masks.piece[0].item() == 8 and masks.piece[1].item() == 3
     for_source, for_target = ugt_targets(
-        bag_of_pieces(masked_source, source_mask, 10), bag_of_pieces(masked_target, target_mask, 10), masks
+        bag_of_pieces(masked_source, source_mask), bag_of_pieces(masked_target, target_mask), masks
     )
+    for_source, for_target = for_source.dense(10), for_target.dense(10)
     expected_source = torch.zeros(2, 10)
     expected_source[0, 8] = 0.5  # 0.5 onehot(masked piece)
     expected_source[0, [4, 5]] = 0.25  # + 0.5 bag of the other side (2 distinct pieces)
@@ -50,7 +51,8 @@ def test_ugt_labels_by_hand():
 
 
 def test_unmasked_pairs_keep_plain_xtr_targets():
-    source_bag, target_bag = torch.eye(3)[:2], torch.eye(3)[1:]
+    source_bag = PieceTarget(torch.tensor([[0], [1]]), torch.ones(2, 1))  # one-hot on 0, on 1
+    target_bag = PieceTarget(torch.tensor([[1], [2]]), torch.ones(2, 1))
     masks = apply_single_pieces(
         torch.zeros(2, 1, dtype=torch.long),
         torch.zeros(2, 1, dtype=torch.long),
@@ -59,7 +61,8 @@ def test_unmasked_pairs_keep_plain_xtr_targets():
         MASK,
     )[2]
     for_source, for_target = ugt_targets(source_bag, target_bag, masks)
-    assert torch.equal(for_source, target_bag) and torch.equal(for_target, source_bag)
+    assert torch.equal(for_source.dense(3), target_bag.dense(3))
+    assert torch.equal(for_target.dense(3), source_bag.dense(3))
 
 
 def test_only_real_word_pieces_are_chosen():
@@ -104,3 +107,24 @@ def test_ugt_trains_the_encoder(tiny_model, features, head):
     assert set(losses) == {"ugt"} and losses["ugt"].item() > 0
     losses["ugt"].backward()
     assert encoder_gradient(tiny_model) > 0
+
+
+def test_ugt_kl_equals_the_kl_to_the_dense_targets():
+    # Random pairs over a vocabulary of 12, where masked pieces often also occur on the other side.
+    generator = torch.Generator().manual_seed(3)
+    source = torch.randint(3, 12, (16, 7), generator=generator)
+    target = torch.randint(3, 12, (16, 5), generator=generator)
+    source_mask = (torch.rand(16, 7, generator=generator) > 0.3).long()
+    target_mask = (torch.rand(16, 5, generator=generator) > 0.3).long()
+    source_mask[:, 0] = target_mask[:, 0] = 1
+    side, position = choose_single_pieces(
+        source, source_mask, target, target_mask, torch.ones(12, dtype=torch.bool), generator
+    )
+    masked_source, masked_target, masks = apply_single_pieces(source, target, side, position, MASK)
+    targets = ugt_targets(
+        bag_of_pieces(masked_source, source_mask), bag_of_pieces(masked_target, target_mask), masks
+    )
+    log_probs = torch.log_softmax(torch.randn(16, 12, generator=generator), dim=-1)
+    for sparse in targets:
+        dense = torch.nn.functional.kl_div(log_probs, sparse.dense(12), reduction="batchmean")
+        assert kl_to_target(log_probs, sparse).item() == pytest.approx(dense.item(), rel=1e-5)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from interlingua.losses.encoding import encode_pair
-from interlingua.losses.xtr import XTRLoss, XTRPredictor, bag_of_pieces, xtr_loss
+from interlingua.losses.xtr import PieceTarget, XTRLoss, XTRPredictor, bag_of_pieces, kl_to_target, xtr_loss
 
 from .tiny import LANGUAGES, ROW_LANGUAGES, encoder_gradient
 
@@ -14,7 +14,7 @@ def test_bag_of_pieces_counts_distinct_pieces_and_skips_padding():
     # Row 1: pieces 0, 3 (0 is a real piece here, its mask is 1) -> {0, 3}, 1/2 each.
     ids = torch.tensor([[5, 6, 5, 0], [0, 3, 1, 1]])
     mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
-    bag = bag_of_pieces(ids, mask, vocab_size=8)
+    bag = bag_of_pieces(ids, mask).dense(vocab_size=8)
     expected = torch.zeros(2, 8)
     expected[0, [5, 6]] = 0.5
     expected[1, [0, 3]] = 0.5
@@ -27,10 +27,21 @@ def test_xtr_loss_is_the_sum_of_two_kls():
     # p(.|u_y) = (0.25, 0.25, 0.5), t_x = (1, 0, 0): KL(t_x || p) = log(1 / 0.25) = log 4.
     source_log_probs = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
     target_log_probs = torch.log(torch.tensor([[0.25, 0.25, 0.5]]))
-    source_bag = torch.tensor([[1.0, 0.0, 0.0]])
-    target_bag = torch.tensor([[0.0, 0.5, 0.5]])
+    source_bag = PieceTarget(torch.tensor([[0]]), torch.tensor([[1.0]]))
+    target_bag = PieceTarget(torch.tensor([[1, 2]]), torch.tensor([[0.5, 0.5]]))
     loss = xtr_loss(source_log_probs, target_log_probs, source_bag, target_bag)
     assert loss.item() == pytest.approx(math.log(2) + math.log(4), rel=1e-6)
+
+
+def test_repeated_entries_add_up_and_the_kl_equals_the_dense_one():
+    # Target (0.5, 0.5, 0) given as entries 0: 0.25, 1: 0.5, 0: 0.25 and a zero-weight padding entry;
+    # p = (0.25, 0.25, 0.5): KL = 2 * 0.5 log(0.5 / 0.25) = log 2, as for the dense target.
+    target = PieceTarget(torch.tensor([[0, 1, 0, 2]]), torch.tensor([[0.25, 0.5, 0.25, 0.0]]))
+    assert torch.equal(target.dense(3), torch.tensor([[0.5, 0.5, 0.0]]))
+    log_probs = torch.log(torch.tensor([[0.25, 0.25, 0.5]]))
+    assert kl_to_target(log_probs, target).item() == pytest.approx(math.log(2), rel=1e-6)
+    dense = torch.nn.functional.kl_div(log_probs, target.dense(3), reduction="batchmean")
+    assert kl_to_target(log_probs, target).item() == pytest.approx(dense.item(), rel=1e-6)
 
 
 def test_lightweight_head_is_tied_to_the_input_embeddings(tiny_model):
@@ -73,7 +84,6 @@ def test_xtr_module_matches_the_pure_function_and_trains_the_encoder(tiny_model,
     assert set(losses) == {"xtr"}
     source, target = encode_pair(tiny_model.eval(), features())
     tiny_model.train()
-    vocab = len(tiny_model.tokenizer)
     with torch.no_grad():
         loss_module.eval()
         x_log_probs, y_log_probs = loss_module.predictor.pair_log_probs(
@@ -82,8 +92,8 @@ def test_xtr_module_matches_the_pure_function_and_trains_the_encoder(tiny_model,
         expected = xtr_loss(
             x_log_probs,
             y_log_probs,
-            bag_of_pieces(source.input_ids, source.attention_mask, vocab),
-            bag_of_pieces(target.input_ids, target.attention_mask, vocab),
+            bag_of_pieces(source.input_ids, source.attention_mask),
+            bag_of_pieces(target.input_ids, target.attention_mask),
         )
         assert loss_module(features(), ROW_LANGUAGES)["xtr"].item() == pytest.approx(
             expected.item(), rel=1e-5

@@ -28,14 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
 from interlingua.losses.encoding import EncodedColumn
 from interlingua.losses.engine import Batch, RowTerm, SplitLoss
-from interlingua.losses.xtr import XTRPredictor, bag_of_pieces, kl_to_target
+from interlingua.losses.xtr import PieceTarget, XTRPredictor, bag_of_pieces, kl_to_target, where_rows
 
 SOURCE, TARGET, UNMASKED = 0, 1, -1
 
@@ -95,14 +94,15 @@ def apply_single_pieces(
 
 
 def ugt_targets(
-    source_bag: Tensor, target_bag: Tensor, masks: SinglePieceMasks, mask_weight: float = 0.5
-) -> tuple[Tensor, Tensor]:
+    source_bag: PieceTarget, target_bag: PieceTarget, masks: SinglePieceMasks, mask_weight: float = 0.5
+) -> tuple[PieceTarget, PieceTarget]:
     """(target for u_x, target for u_y) from the bags of the corrupted sentences."""
-    onehot = F.one_hot(masks.piece.clamp_min(0), source_bag.shape[1]).to(source_bag.dtype)
-    mixed_for_source = mask_weight * onehot + (1 - mask_weight) * target_bag
-    mixed_for_target = mask_weight * onehot + (1 - mask_weight) * source_bag
-    for_source = torch.where((masks.side == SOURCE)[:, None], mixed_for_source, target_bag)
-    for_target = torch.where((masks.side == TARGET)[:, None], mixed_for_target, source_bag)
+    ones = torch.ones(len(masks.piece), 1, dtype=source_bag.weights.dtype, device=masks.piece.device)
+    onehot = PieceTarget(masks.piece.clamp_min(0)[:, None], ones)
+    mixed_for_source = onehot.mixed(mask_weight, target_bag, 1 - mask_weight)
+    mixed_for_target = onehot.mixed(mask_weight, source_bag, 1 - mask_weight)
+    for_source = where_rows(masks.side == SOURCE, mixed_for_source, target_bag)
+    for_target = where_rows(masks.side == TARGET, mixed_for_target, source_bag)
     return for_source, for_target
 
 
@@ -143,8 +143,8 @@ def ugt_term(
 ) -> Tensor:
     """L_UGT for one batch encoded after :class:`SinglePieceMasker` corrupted it."""
     for_source, for_target = ugt_targets(
-        bag_of_pieces(source.input_ids, source.attention_mask, predictor.vocab_size),
-        bag_of_pieces(target.input_ids, target.attention_mask, predictor.vocab_size),
+        bag_of_pieces(source.input_ids, source.attention_mask),
+        bag_of_pieces(target.input_ids, target.attention_mask),
         masks,
         mask_weight,
     )

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -49,17 +50,70 @@ logger = logging.getLogger(__name__)
 XTR_HEADS = ("lightweight", "ems")
 
 
-def bag_of_pieces(input_ids: Tensor, attention_mask: Tensor, vocab_size: int) -> Tensor:
-    """(B, V) target: 1/|distinct pieces| on each distinct non-padding piece of a row, else 0."""
-    counts = torch.zeros(input_ids.shape[0], vocab_size, device=input_ids.device)
-    counts.scatter_add_(1, input_ids, attention_mask.to(counts.dtype))
-    present = (counts > 0).to(counts.dtype)
-    return present / present.sum(dim=1, keepdim=True).clamp_min(1.0)
+@dataclass
+class PieceTarget:
+    """A distribution over the vocabulary per row, kept as (piece id, weight) entries.
+
+    The bag of a sentence has at most its length in pieces, out of a vocabulary of tens of
+    thousands: a dense (B, V) target and a dense KL over it cost several times the log-softmax they
+    are compared with (measured in docs/benchmarks.md).  Entries of weight 0 are padding; an id may
+    appear in several entries, whose weights then add up.
+    """
+
+    ids: Tensor  # (B, K) long
+    weights: Tensor  # (B, K) float
+
+    def dense(self, vocab_size: int) -> Tensor:
+        """The (B, V) distribution itself."""
+        table = torch.zeros(self.ids.shape[0], vocab_size, dtype=self.weights.dtype, device=self.ids.device)
+        return table.scatter_add_(1, self.ids, self.weights)
+
+    def mixed(self, weight: float, other: PieceTarget, other_weight: float) -> PieceTarget:
+        """weight * self + other_weight * other."""
+        return PieceTarget(
+            torch.cat([self.ids, other.ids], dim=1),
+            torch.cat([weight * self.weights, other_weight * other.weights], dim=1),
+        )
+
+    def padded_to(self, entries: int) -> PieceTarget:
+        """The same distribution with ``entries`` entries per row (zero-weight padding)."""
+        missing = entries - self.ids.shape[1]
+        return PieceTarget(F.pad(self.ids, (0, missing)), F.pad(self.weights, (0, missing)))
+
+    def entropy_term(self) -> Tensor:
+        """sum over rows and pieces of t log t, with the weights of repeated ids added first."""
+        ids, order = self.ids.sort(dim=1)
+        weights = self.weights.gather(1, order)
+        starts = torch.ones_like(ids, dtype=torch.bool)
+        starts[:, 1:] = ids[:, 1:] != ids[:, :-1]
+        merged = torch.zeros_like(weights).scatter_add_(1, starts.cumsum(dim=1) - 1, weights)
+        return torch.xlogy(merged, merged).sum()
 
 
-def kl_to_target(log_probs: Tensor, target: Tensor) -> Tensor:
+def where_rows(condition: Tensor, chosen: PieceTarget, otherwise: PieceTarget) -> PieceTarget:
+    """Row-wise choice between two targets: ``chosen`` where ``condition`` (B,) holds."""
+    entries = max(chosen.ids.shape[1], otherwise.ids.shape[1])
+    chosen, otherwise = chosen.padded_to(entries), otherwise.padded_to(entries)
+    return PieceTarget(
+        torch.where(condition[:, None], chosen.ids, otherwise.ids),
+        torch.where(condition[:, None], chosen.weights, otherwise.weights),
+    )
+
+
+def bag_of_pieces(input_ids: Tensor, attention_mask: Tensor) -> PieceTarget:
+    """1/|distinct pieces| on each distinct non-padding piece of a row."""
+    # Padding becomes -1, which sorts first and equals no piece; each run of one id counts once.
+    ids, _ = input_ids.masked_fill(attention_mask == 0, -1).sort(dim=1)
+    distinct = ids >= 0
+    distinct[:, 1:] &= ids[:, 1:] != ids[:, :-1]
+    weights = distinct.float() / distinct.sum(dim=1, keepdim=True).clamp_min(1)
+    return PieceTarget(ids.clamp_min(0), weights)
+
+
+def kl_to_target(log_probs: Tensor, target: PieceTarget) -> Tensor:
     """KL(target || p) summed over the vocabulary, averaged over the batch."""
-    return F.kl_div(log_probs, target, reduction="batchmean")
+    cross = (target.weights * log_probs.gather(1, target.ids)).sum()
+    return (target.entropy_term() - cross) / log_probs.shape[0]
 
 
 class LightweightHead(nn.Module):
@@ -160,7 +214,7 @@ class XTRPredictor(nn.Module):
 
 
 def xtr_loss(
-    source_log_probs: Tensor, target_log_probs: Tensor, source_bag: Tensor, target_bag: Tensor
+    source_log_probs: Tensor, target_log_probs: Tensor, source_bag: PieceTarget, target_bag: PieceTarget
 ) -> Tensor:
     """KL(t_y || p(. | u_x)) + KL(t_x || p(. | u_y))."""
     return kl_to_target(source_log_probs, target_bag) + kl_to_target(target_log_probs, source_bag)
@@ -176,8 +230,8 @@ def xtr_term(
     return xtr_loss(
         source_log_probs,
         target_log_probs,
-        bag_of_pieces(source.input_ids, source.attention_mask, predictor.vocab_size),
-        bag_of_pieces(target.input_ids, target.attention_mask, predictor.vocab_size),
+        bag_of_pieces(source.input_ids, source.attention_mask),
+        bag_of_pieces(target.input_ids, target.attention_mask),
     )
 
 
