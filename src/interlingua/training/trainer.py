@@ -78,6 +78,7 @@ from interlingua.training.distributed import (
 )
 from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
 from interlingua.training.objectives import build_objective, needs_language_ids, training_languages
+from interlingua.training.precision import precision_line
 from interlingua.training.schedule import CLOCKS, RunClock, lr_multiplier, progress_function
 
 logger = logging.getLogger(__name__)
@@ -444,7 +445,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         config.max_steps,
         config.budget_seconds(),
         output / "train_log.jsonl",
-        header=negatives_line(negatives),
+        header=negatives_line(negatives) + "\n" + precision_line(config.bf16, not torch.cuda.is_available()),
     )
     trainer = InterlinguaTrainer(
         model=model,
