@@ -24,6 +24,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
+from training_tiny import TINY_TR
 
 from interlingua.errors import ConfigError
 from interlingua.losses.cz_nce import CZNCELoss
@@ -181,19 +182,8 @@ def test_two_processes_equal_one_process_on_the_concatenated_batch(tmp_path):
 
 
 TINY_RUN = {
-    "recipe": "tr",
-    "langs": "fra,spa",
-    "corpora": "tico19",
-    "max_pairs_per_language": 48,
-    "layers": 1,
-    "hidden": 32,
-    "heads": 2,
-    "ffn": 64,
-    "vocab_size": 600,
-    "batch_size": 16,
+    **TINY_TR,
     "max_steps": 2,
-    "checkpoint_every": 2,
-    "log_every": 1,
     "dropout": 0.0,  # the same network in both runs (dropout masks are drawn per process)
 }
 
