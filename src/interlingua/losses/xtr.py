@@ -168,7 +168,6 @@ class XTRPredictor(nn.Module):
         embeddings = input_embeddings(model)
         hidden, vocab_size = embeddings.embedding_dim, embeddings.num_embeddings
         self.kind = head
-        self.vocab_size = vocab_size
         self.languages = list(languages)
         self._embeddings = [embeddings]  # a list: the tied table is the encoder's, not a head tensor
         if head == "lightweight":
