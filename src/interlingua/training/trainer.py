@@ -79,7 +79,7 @@ from interlingua.training.distributed import (
 from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
 from interlingua.training.objectives import build_objective, needs_language_ids, training_languages
 from interlingua.training.precision import precision_line
-from interlingua.training.schedule import CLOCKS, RunClock, lr_multiplier, progress_function
+from interlingua.training.schedule import CLOCKS, RunClock, multiplier_function, progress_function
 
 logger = logging.getLogger(__name__)
 
@@ -340,13 +340,9 @@ def _optimizer_and_schedule(model, loss, config: TrainConfig, clock: RunClock, m
         amsgrad=config.amsgrad,
         fused=True,
     )
-    progress = progress_function(max_steps, config.budget_seconds(), clock)
-
-    def multiplier(step: int) -> float:
-        if config.warmup >= 1:  # warm-up given in steps
-            return min(1.0, (step + 1) / config.warmup) * lr_multiplier(progress(step), 0.0, config.schedule)
-        return lr_multiplier(progress(step), config.warmup, config.schedule)
-
+    budget = config.budget_seconds()
+    progress = progress_function(max_steps, budget, clock)
+    multiplier = multiplier_function(config.warmup, config.schedule, progress, max_steps, budget)
     return optimizer, LambdaLR(optimizer, multiplier)
 
 
