@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import types
 import typing
 
 from interlingua.training.config import FIELDS, TrainConfig, available_recipes, build_config
+from interlingua.validation import NUMBER_BOUNDS, Number
 
 
 def _flag_type(field: dataclasses.Field):
@@ -19,6 +21,9 @@ def _flag_type(field: dataclasses.Field):
         return bool
     if typing.get_origin(hint) is list:
         return str
+    if hint in (int, float):  # checked at parse time, with the bounds the config file gets
+        bounds = {name: field.metadata[name] for name in NUMBER_BOUNDS if name in field.metadata}
+        return Number(hint, **bounds)
     return hint
 
 
@@ -51,5 +56,13 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {name: getattr(args, name) for name in FIELDS}
     config = build_config(config_file=args.config, overrides=overrides)
-    train_and_evaluate(config)
+    try:
+        train_and_evaluate(config)
+    except KeyboardInterrupt:
+        print(
+            f"interlingua train: interrupted; the checkpoints in {config.output} are kept: "
+            "rerun the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 130
     return 0

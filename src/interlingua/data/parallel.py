@@ -228,6 +228,43 @@ def _folder_pair(folder: Path, first: str, second: str, files: dict[str, Path]) 
     return files[first], files[second]
 
 
+def _parallel_files(
+    folder: Path, first: str, second: str, files: dict[str, Path], pivot_code: str | None
+) -> ParallelFiles:
+    codes = (get_language(first).code, get_language(second).code)
+    paths = _folder_pair(folder, first, second, files)
+    swapped = codes[0] == pivot_code and codes[1] != pivot_code
+    src_lang, tgt_lang = (codes[1], codes[0]) if swapped else codes
+    return ParallelFiles(f"{folder.name}/{first}-{second}", src_lang, tgt_lang, paths, swapped)
+
+
+def find_user_pairs(path: str | Path, *, pivot: str) -> list[ParallelFiles]:
+    """The corpora a user names with one path: a folder of pairs, a TSV ``xx-yy.tsv``, or either
+    file of an aligned pair ``xx-yy.xx`` (its partner ``xx-yy.yy`` is found beside it); each
+    optionally compressed.  Every pair must have the pivot on one side."""
+    path = Path(path)
+    if path.is_dir():
+        return find_parallel_files(path, pivot=pivot)
+    if not path.is_file():
+        raise DataError(path, "no such file or folder")
+    bare = path.name[: -len(path.suffix)] if path.suffix.lower() in _COMPRESSION_SUFFIXES else path.name
+    match = _FOLDER_FILE.match(bare)
+    if not match or match["side"] not in (match["first"], match["second"], "tsv"):
+        raise DataError(
+            path, "expected a folder, xx-yy.tsv, or one of xx-yy.xx + xx-yy.yy (optionally .xz/.gz/.bz2)"
+        )
+    first, second = match["first"], match["second"]
+    pivot_code = get_language(pivot).code
+    if pivot_code not in (get_language(first).code, get_language(second).code):
+        raise DataError(path, f"the pair {first}-{second} has no {pivot_code} side (the pivot)")
+    files = _pair_files(path.parent)[(first, second)]
+    if match["side"] == "tsv":
+        files = {"tsv": files["tsv"]}
+    else:
+        files = {side: file for side, file in files.items() if side != "tsv"}
+    return [_parallel_files(path.parent, first, second, files, pivot_code)]
+
+
 def find_parallel_files(folder: str | Path, *, pivot: str | None = None) -> list[ParallelFiles]:
     """The corpora of a folder as ``read_parallel_folder`` reads them, without reading them: the
     file names, layouts and language codes are checked, the text is not."""
@@ -241,10 +278,7 @@ def find_parallel_files(folder: str | Path, *, pivot: str | None = None) -> list
         if pivot_code is not None and pivot_code not in codes:
             logger.info("%s/%s-%s: skipped, no %s side", folder, first, second, pivot_code)
             continue
-        paths = _folder_pair(folder, first, second, files)
-        swapped = codes[0] == pivot_code and codes[1] != pivot_code
-        src_lang, tgt_lang = (codes[1], codes[0]) if swapped else codes
-        found.append(ParallelFiles(f"{folder.name}/{first}-{second}", src_lang, tgt_lang, paths, swapped))
+        found.append(_parallel_files(folder, first, second, files, pivot_code))
     if not found:
         wanted = f" with the pivot {pivot_code}" if pivot_code else ""
         raise DataError(

@@ -50,25 +50,6 @@ def data_file_hashes(data_root: Path, paths: Iterable[Path]) -> dict[str, str]:
     return dict(sorted(hashes.items()))
 
 
-def model_fingerprint(model_path: str | Path | None) -> str | None:
-    """SHA-256 over a model folder's files (relative path and content hash of each), or of one file.
-
-    ``None`` when the model is not a local path (a hub name, or an encoder built in memory).
-    """
-    if model_path is None:
-        return None
-    path = Path(model_path)
-    if path.is_file():
-        return sha256_file(path.resolve())
-    if not path.is_dir():
-        return None
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
-        digest.update(sha256_file(file.resolve()).encode("ascii") + b"\n")
-    return digest.hexdigest()
-
-
 def package_versions() -> dict[str, str]:
     """Versions of interlingua and of the libraries that can change an embedding or a score."""
     from importlib.metadata import PackageNotFoundError, version

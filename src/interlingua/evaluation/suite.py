@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interlingua.atomic import model_fingerprint
 from interlingua.data.corpora import resolve_data_root
 from interlingua.errors import ConfigError
 from interlingua.evaluation import bucc, flores, sts, tatoeba, zeroshot
 from interlingua.evaluation.embeddings import EmbeddingCache
-from interlingua.evaluation.provenance import model_fingerprint, package_versions, utc_now
+from interlingua.evaluation.provenance import package_versions, utc_now
 from interlingua.models.encode import SentenceEncoder
 
 TASK_NAMES = ("tatoeba", "flores", "bucc", "sts17", "xnli", "pawsx")

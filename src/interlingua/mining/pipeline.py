@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from interlingua import __version__
+from interlingua.atomic import model_fingerprint
 from interlingua.errors import ConfigError, DataError
 from interlingua.mining import embed, knn, output, scoring
 from interlingua.mining.histogram import plot_score_histogram
@@ -315,7 +316,12 @@ def _load_encoder(config: MiningConfig):
 def _embedding_source(config: MiningConfig) -> dict:
     """What the embeddings are made from, for the fingerprint and the summary."""
     if config.model is not None:
-        return {"model": config.model, "prefix": config.prefix}
+        # The content, not the path: a folder whose files were replaced must be encoded again.
+        return {
+            "model": config.model,
+            "model_sha256": model_fingerprint(config.model),
+            "prefix": config.prefix,
+        }
     return {
         side: {"file": file_identity(vectors.path), "laser_dim": vectors.dim, "fp16": vectors.fp16}
         for side, vectors in (("src", config.src_embeddings), ("tgt", config.tgt_embeddings))

@@ -306,7 +306,8 @@ def _write_export(
     opset: int,
     exporter: str,
 ) -> ExportInfo:
-    from interlingua.evaluation.provenance import model_fingerprint, sha256_file, utc_now
+    from interlingua.atomic import model_fingerprint
+    from interlingua.evaluation.provenance import sha256_file, utc_now
 
     info = ExportInfo(
         format=format,

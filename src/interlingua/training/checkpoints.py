@@ -12,8 +12,6 @@ folder and raises ``StorageError``; the earlier checkpoints are left as they wer
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +23,7 @@ from pathlib import Path
 
 from safetensors import SafetensorError
 
+from interlingua.atomic import sha256_file, sync
 from interlingua.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -35,8 +34,6 @@ _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 # How failed writes surface: OSError from Python, RuntimeError from torch.save (whose message does
 # not name the cause: "file write failed"), SafetensorError from safetensors.
 _WRITE_ERRORS = (OSError, RuntimeError, SafetensorError)
-# The errors of a write that the user must fix on their side (space, quota, permissions, device).
-STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 
 
 def checkpoint_folders(root: Path) -> list[tuple[int, Path]]:
@@ -59,34 +56,21 @@ def step_of(checkpoint: Path) -> int:
     return int(match[1])
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _sync(path: Path) -> None:
-    """Flush a file or folder to the disk, so that a power cut cannot undo a completed save."""
-    if path.is_dir() and os.name != "posix":
-        return  # only POSIX systems can open (and so flush) a folder
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def seal(staging: Path) -> None:
     """Write the manifest of ``staging`` (size and SHA-256 of each file), flushing everything."""
     files = {}
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
-        _sync(path)
-        files[path.relative_to(staging).as_posix()] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        sync(path)
+        files[path.relative_to(staging).as_posix()] = {
+            "bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
     with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
         json.dump({"files": files}, handle, indent=1, sort_keys=True)
         handle.flush()
         os.fsync(handle.fileno())
     for folder in sorted({staging, *(p.parent for p in staging.rglob("*"))}):
-        _sync(folder)
+        sync(folder)
 
 
 def problem_with(checkpoint: Path) -> str | None:
@@ -104,7 +88,7 @@ def problem_with(checkpoint: Path) -> str | None:
             return f"{name} is missing"
         if path.stat().st_size != size:
             return f"{name} has {path.stat().st_size} bytes, its manifest says {size}"
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             return f"{name} does not match its checksum (corrupt)"
     return None
 
@@ -169,7 +153,7 @@ def checkpoint_writer(root: Path, step: int) -> Iterator[Path]:
         if final.exists():  # left by an attempt that was rolled back to an earlier checkpoint
             shutil.rmtree(final)
         staging.rename(final)
-        _sync(root)
+        sync(root)
     except BaseException as error:
         free = _free_space(root)
         shutil.rmtree(staging, ignore_errors=True)
