@@ -42,9 +42,17 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
 
 from interlingua import __version__
+from interlingua.atomic import (
+    STORAGE_ERRNOS,
+    check_output_folder,
+    read_json,
+    staged_folder,
+    write_json,
+    write_text,
+)
 from interlingua.data.corpora import load_training_corpora, resolve_data_root
 from interlingua.data.languages import parse_language_list
-from interlingua.data.parallel import ParallelCorpus
+from interlingua.data.parallel import ParallelCorpus, find_user_pairs
 from interlingua.data.sampling import TemperatureBucketBatchSampler
 from interlingua.data.streaming import ShardIndex, StreamingPairs, check_languages, sample_corpora
 from interlingua.errors import ConfigError, StorageError
@@ -58,7 +66,6 @@ from interlingua.training.callbacks import (
     read_clock,
 )
 from interlingua.training.checkpoints import (
-    STORAGE_ERRNOS,
     checkpoint_folders,
     checkpoint_writer,
     latest_valid_checkpoint,
@@ -87,6 +94,9 @@ CHECKPOINTS = "checkpoints"
 KEEP_CHECKPOINTS = 2  # the newest and the one before it, in case the newest turns out unreadable
 HEADS_FILE = "training_heads.safetensors"
 TOKENIZER = "tokenizer"
+TOKENIZER_RECORD = "interlingua_tokenizer.json"
+# Files of a finished model folder: writing a new run over them would lose that model.
+MODEL_FILES = ("modules.json", "model.safetensors", "config_sentence_transformers.json")
 UNBOUNDED_STEPS = 10**9  # a budget-only run: the budget callback ends it
 
 
@@ -215,12 +225,16 @@ def _select_pairs(corpus: ParallelCorpus, cap: int | None, seed: int) -> Paralle
 
 
 def load_corpora(config: TrainConfig) -> list[ParallelCorpus]:
-    if not config.langs:
-        raise ConfigError("no training languages: pass --langs (e.g. --langs deu,fra,spa)")
-    languages = [language.code for language in parse_language_list(config.langs)]
-    corpora = load_training_corpora(
-        resolve_data_root(config.data_root), languages, corpora=config.corpora, pivot=config.pivot
-    )
+    """The user's ``pairs`` and the shared corpora of ``langs``, each capped at
+    ``max_pairs_per_language``."""
+    if not config.langs and not config.pairs:
+        raise ConfigError("no training data: pass --langs (e.g. --langs deu,fra,spa) and/or --pairs PATH")
+    corpora = [files.read() for path in config.pairs for files in find_user_pairs(path, pivot=config.pivot)]
+    if config.langs:
+        languages = [language.code for language in parse_language_list(config.langs)]
+        corpora += load_training_corpora(
+            resolve_data_root(config.data_root), languages, corpora=config.corpora, pivot=config.pivot
+        )
     return [_select_pairs(corpus, config.max_pairs_per_language, config.seed) for corpus in corpora]
 
 
@@ -264,12 +278,48 @@ def streaming_dataset(
     return dataset, arguments, [SeededDataLoaderCallback(config.seed)]
 
 
-def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: Path):
-    """A from-scratch run trains its vocabulary once and reuses it when resumed; it is saved to a
-    staging folder and renamed, so that a run killed mid-save does not leave half a tokenizer."""
-    saved = output / TOKENIZER
-    if saved.exists():
+def _tokenizer_record(config: TrainConfig, corpora: list[ParallelCorpus]) -> dict:
+    """What a from-scratch vocabulary depends on: its settings and the corpora it is sampled from."""
+    return {
+        "vocab_size": config.vocab_size,
+        "model": config.tokenizer_model,
+        "lowercase": config.lowercase,
+        "lines_per_language": config.tokenizer_lines_per_language,
+        "max_length": config.max_length,
+        "seed": config.seed,
+        "corpora": [[c.name, c.src_lang, c.tgt_lang, len(c)] for c in corpora],
+    }
+
+
+def _saved_tokenizer(saved: Path, record: dict, resuming: bool):
+    """The tokenizer a resumed run trained on, or None when it must be trained (again).
+
+    A tokenizer left by a failed run, or by a run with other settings or data, is never reused:
+    it would silently give another vocabulary than the config says.  A resumed run must use the
+    one its checkpoints were trained with, so a different record there is an error."""
+    if not saved.exists():
+        return None
+    found = read_json(saved / TOKENIZER_RECORD)
+    if found == record or (resuming and found is None):  # None: saved before records were kept
         return AutoTokenizer.from_pretrained(str(saved))
+    if resuming:
+        raise ConfigError(
+            f"{saved} was trained with other tokenizer settings or data than this config: "
+            "resume with the run's own config, or start a new run with another --output"
+        )
+    logger.warning("%s: left by an earlier run with other settings; training a new one", saved)
+    return None
+
+
+def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: Path, resuming: bool):
+    """A from-scratch run trains its vocabulary once and reuses it when resumed; it is saved with
+    the record of its settings to a staging folder and renamed, so that a run killed mid-save does
+    not leave half a tokenizer."""
+    saved = output / TOKENIZER
+    record = _tokenizer_record(config, corpora)
+    tokenizer = _saved_tokenizer(saved, record, resuming)
+    if tokenizer is not None:
+        return tokenizer
     texts: dict[str, list[str]] = {}
     for corpus in corpora:
         texts.setdefault(corpus.src_lang, []).extend(corpus.src)
@@ -283,10 +333,10 @@ def _tokenizer_for(config: TrainConfig, corpora: list[ParallelCorpus], output: P
         languages=languages,
         max_length=config.max_length,
     )
-    staging = output / f".staging-{TOKENIZER}"
-    shutil.rmtree(staging, ignore_errors=True)
-    save_tokenizer(tokenizer, staging)
-    staging.rename(saved)
+    shutil.rmtree(saved, ignore_errors=True)
+    with staged_folder(saved) as staging:
+        save_tokenizer(tokenizer, staging)
+        write_json(staging / TOKENIZER_RECORD, record)
     return tokenizer
 
 
@@ -301,7 +351,9 @@ def _require_vocabulary(model: SentenceTransformer, source: str) -> None:
         )
 
 
-def build_model(config: TrainConfig, corpora: list[ParallelCorpus], output: Path) -> SentenceTransformer:
+def build_model(
+    config: TrainConfig, corpora: list[ParallelCorpus], output: Path, *, resuming: bool = False
+) -> SentenceTransformer:
     if config.pretrained:
         model = load_pretrained_encoder(
             config.pretrained, max_length=config.max_length, pooling=config.pooling
@@ -318,7 +370,7 @@ def build_model(config: TrainConfig, corpora: list[ParallelCorpus], output: Path
         max_length=config.max_length,
         pooling=config.pooling,
     )
-    return build_scratch_encoder(_tokenizer_for(config, corpora, output), encoder_config)
+    return build_scratch_encoder(_tokenizer_for(config, corpora, output, resuming), encoder_config)
 
 
 def piece_lengths(tokenizer, sentences: list[str], max_length: int) -> np.ndarray:
@@ -354,6 +406,24 @@ def _run_was_complete(checkpoint: Path, config: TrainConfig) -> bool:
     )
 
 
+def _final_write_error(output: Path, error: BaseException) -> StorageError:
+    return StorageError(
+        f"cannot write in {output}: {error}; the checkpoints in {output / CHECKPOINTS} are intact: "
+        "fix this and rerun with --resume"
+    )
+
+
+def _save_final_model(model: SentenceTransformer, config: TrainConfig, output: Path) -> None:
+    """The model and the config that made it, written together once complete: a run that failed
+    earlier leaves the folder's previous files (``train_config.yaml`` included) as they were."""
+    try:
+        with staged_folder(output) as staging:
+            model.save(str(staging))
+            save_config(config, staging / "train_config.yaml")
+    except StorageError as error:
+        raise _final_write_error(output, error) from error
+
+
 def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     """Run a training job; returns what the run did and the trained model (also saved to ``output``)."""
     if not config.output:
@@ -362,10 +432,14 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         raise ConfigError("the run needs an end: pass --max-steps N and/or --budget 20m")
     if config.budget_clock not in CLOCKS:
         raise ConfigError(f"budget_clock must be {' or '.join(CLOCKS)}, not {config.budget_clock!r}")
+    output = check_output_folder(config.output)
+    checkpoints = output / CHECKPOINTS
+    if not config.resume and any((output / name).exists() for name in MODEL_FILES):
+        raise ConfigError(
+            f"{output} holds a trained model: pass another --output (or --resume to finish its run)"
+        )
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    output = Path(config.output)
-    checkpoints = output / CHECKPOINTS
     guard = NonFiniteGuard(config.on_nonfinite, output)
     state = process_state()  # under torchrun / accelerate launch: one of several processes
     if state.is_main_process:
@@ -380,12 +454,11 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         logger.warning("--resume: no usable checkpoint in %s, starting from scratch", checkpoints)
     if state.is_main_process:
         output.mkdir(parents=True, exist_ok=True)
-        save_config(config, output / "train_config.yaml")
     seed_everything(config.seed)
 
     shard_index, corpora = load_stream(config) if config.streaming else (None, load_corpora(config))
     with state.main_process_first():  # the main process trains (or downloads), the others load
-        model = build_model(config, corpora, output)
+        model = build_model(config, corpora, output, resuming=resume_from is not None)
     if shard_index is not None:
         dataset, data_arguments, data_callbacks = streaming_dataset(config, shard_index, corpora, resume_from)
     else:
@@ -464,15 +537,12 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         else:
             trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
             steps = trainer.state.global_step
-        if state.is_main_process:
-            model.save(str(output))
-    except OSError as error:  # writing a log line or the final model; checkpoints raise StorageError
+    except OSError as error:  # writing a log line; checkpoints raise StorageError
         if error.errno not in STORAGE_ERRNOS:
             raise
-        raise StorageError(
-            f"cannot write in {output}: {error}; the checkpoints in {checkpoints} are intact: "
-            "fix this and rerun with --resume"
-        ) from error
+        raise _final_write_error(output, error) from error
+    if state.is_main_process:
+        _save_final_model(model, config, output)
     run = TrainingRun(
         output=output,
         steps=steps,
@@ -510,8 +580,8 @@ def write_summary(config: TrainConfig, run: TrainingRun, results: dict | None) -
         "results": results,
     }
     path = run.output / "training_summary.json"
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    (run.output / "README.md").write_text(model_card(config, run, results), encoding="utf-8")
+    write_json(path, summary)
+    write_text(run.output / "README.md", model_card(config, run, results))
     return path
 
 
