@@ -53,3 +53,18 @@ def test_bad_model_paths(tmp_path):
         load_encoder(tmp_path / "missing")
     with pytest.raises(ConfigError, match="divisible"):
         EncoderConfig(hidden=30, heads=4)
+
+
+def test_a_long_sentence_is_encoded_whole_and_positions_do_not_follow_max_length(tokenizer):
+    model = build_scratch_encoder(
+        tokenizer, EncoderConfig(layers=1, hidden=32, heads=2, ffn=64, max_length=128)
+    )
+    assert model[0].auto_model.config.max_position_embeddings == 512  # not the 128 it trains at
+    words = ["haus", "gut", "klein", "das"] * 25
+    pieces = model.tokenize([" ".join(words)])["input_ids"].shape[1]
+    assert 100 <= pieces <= 128  # 100 words, none cut at 64
+    changed = " ".join(words[:90] + ["ist"] + words[91:])  # a word past piece 64
+    model.eval()
+    assert not np.allclose(model.encode([" ".join(words)]), model.encode([changed]), atol=1e-6)
+    with pytest.raises(ConfigError, match="exceeds the encoder's 512 positions"):
+        EncoderConfig(max_length=600)

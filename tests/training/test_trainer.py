@@ -96,3 +96,14 @@ def test_training_heads_are_checkpointed_and_restored(tmp_path, data_root, monke
     train(config)
     assert torch.equal(restored["head.weight"], saved["head.weight"])
     assert not torch.equal(saved["head.weight"], torch.zeros_like(saved["head.weight"]))
+
+
+def test_training_truncates_at_max_length_and_the_model_keeps_its_own_length(tmp_path, data_root):
+    backbone = tmp_path / "backbone"
+    train(tiny_config(tmp_path, data_root, max_steps=1, max_length=100, output=str(backbone)))
+    assert SentenceTransformer(str(backbone), device="cpu").max_seq_length == 100  # scratch: its length
+    config = tiny_config(tmp_path, data_root, max_steps=1, max_length=16, pretrained=str(backbone))
+    _, model = train(config)
+    # Trained at 16 pieces, saved and scored at the backbone's 100 (before: cut at 16 for good).
+    assert model.max_seq_length == 100
+    assert SentenceTransformer(config.output, device="cpu").max_seq_length == 100

@@ -36,17 +36,26 @@ class EncoderConfig:
     ffn: int = 1024
     activation: str = "silu"  # swish
     dropout: float = 0.1
-    max_length: int = 64
+    max_length: int = 64  # pieces per sentence the model trains and encodes at
     pooling: str = "mean"
+    # The position table: how long a sentence the encoder can ever take.  Independent of max_length,
+    # so that a model trained at 64 pieces can be trained on at 200 later; before, it was max_length
+    # and every longer input was cut there for good.
+    max_positions: int = 512
 
     def __post_init__(self) -> None:
         if self.hidden % self.heads:
             raise ConfigError(f"hidden size {self.hidden} is not divisible by {self.heads} heads")
+        if self.max_length > self.max_positions:
+            raise ConfigError(
+                f"max_length {self.max_length} exceeds the encoder's {self.max_positions} positions: "
+                "raise max_positions"
+            )
         if self.pooling not in POOLING_MODES:
             raise ConfigError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLING_MODES)}")
 
 
-def _sentence_transformer(model_dir: str, max_length: int, pooling: str) -> SentenceTransformer:
+def _sentence_transformer(model_dir: str, max_length: int | None, pooling: str) -> SentenceTransformer:
     transformer = Transformer(model_dir, max_seq_length=max_length)
     pool = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
     return SentenceTransformer(modules=[transformer, pool], device="cpu")
@@ -63,7 +72,7 @@ def build_scratch_encoder(tokenizer: PreTrainedTokenizerFast, config: EncoderCon
         hidden_act=config.activation,
         hidden_dropout_prob=config.dropout,
         attention_probs_dropout_prob=config.dropout,
-        max_position_embeddings=config.max_length,
+        max_position_embeddings=config.max_positions,
         type_vocab_size=1,
         pad_token_id=tokenizer.pad_token_id,
         # No [CLS]/[SEP] are added by our tokenizers; set the ids so transformers does not warn.
@@ -85,13 +94,18 @@ def build_scratch_encoder(tokenizer: PreTrainedTokenizerFast, config: EncoderCon
 
 
 def load_pretrained_encoder(
-    name_or_path: str | Path, *, max_length: int = 64, pooling: str = "mean"
+    name_or_path: str | Path, *, max_length: int | None = None, pooling: str = "mean"
 ) -> SentenceTransformer:
-    """Load a pretrained encoder from a local folder or a hub name."""
+    """Load a pretrained encoder from a local folder or a hub name.
+
+    ``max_length`` (pieces per sentence) defaults to the model's own: what a sentence-transformers
+    folder saved, or for a plain ``transformers`` folder the smaller of its positions and its
+    tokenizer's limit (sentence-transformers' rule)."""
     path = Path(name_or_path)
     if path.is_dir() and (path / "modules.json").exists():
         model = SentenceTransformer(str(path), device="cpu")
-        model.max_seq_length = max_length
+        if max_length is not None:
+            model.max_seq_length = max_length
         return model
     if path.is_dir() and not (path / "config.json").exists():
         raise ConfigError(f"{path}: not a model folder (no config.json or modules.json)")

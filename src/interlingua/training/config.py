@@ -90,6 +90,19 @@ class TrainConfig:
     rtl_layers: int = _key(
         2, "DAP: transformer layers of the RTL head, copied from the encoder's last ones", minimum=1
     )
+    rtl_vocabulary: str = _key(
+        "english",
+        "RTL: the pieces its softmax covers: english (the pivot-side pieces of the training data, as the "
+        "DAP training scripts) or full (the whole vocabulary)",
+        choices=("english", "full"),
+    )
+    token_term: str = _key(
+        "xtr",
+        "tr_plus: the token-level term added to translation ranking: xtr, ugt, rtl or word (ML-CTL's "
+        "word-level contrastive term)",
+        choices=("xtr", "ugt", "rtl", "word"),
+    )
+    token_weight: float = _key(0.1, "tr_plus: weight of the token-level term", minimum=0)
     lexicon: str | None = _key(
         None, "ML-CTL: bilingual lexicon TSV (source word, English word); default: mutual-argmax alignment"
     )
@@ -115,6 +128,12 @@ class TrainConfig:
     # Three pieces: the start and end markers and one piece of text.
     max_length: int = _key(64, "maximum pieces per sentence", minimum=3)
     pooling: str = _key("mean", "sentence pooling: mean or cls", choices=("mean", "cls"))
+    max_positions: int = _key(
+        512,
+        "position table of a from-scratch encoder: the longest sentence it can ever take (max_length, what "
+        "it trains and encodes at, may grow up to it)",
+        minimum=1,
+    )
     # Tokenizer (from-scratch encoders)
     # The special tokens and an alphabet need room before the first merge.
     vocab_size: int = _key(32000, "joint vocabulary size", minimum=100)

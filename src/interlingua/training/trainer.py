@@ -355,9 +355,9 @@ def build_model(
     config: TrainConfig, corpora: list[ParallelCorpus], output: Path, *, resuming: bool = False
 ) -> SentenceTransformer:
     if config.pretrained:
-        model = load_pretrained_encoder(
-            config.pretrained, max_length=config.max_length, pooling=config.pooling
-        )
+        # At its own length (its pretrained positions): train() truncates the training pairs at
+        # max_length and saves the model with this length back.
+        model = load_pretrained_encoder(config.pretrained, pooling=config.pooling)
         _require_vocabulary(model, config.pretrained)
         return model
     encoder_config = EncoderConfig(
@@ -369,6 +369,7 @@ def build_model(
         dropout=config.dropout,
         max_length=config.max_length,
         pooling=config.pooling,
+        max_positions=config.max_positions,
     )
     return build_scratch_encoder(_tokenizer_for(config, corpora, output, resuming), encoder_config)
 
@@ -459,6 +460,10 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     shard_index, corpora = load_stream(config) if config.streaming else (None, load_corpora(config))
     with state.main_process_first():  # the main process trains (or downloads), the others load
         model = build_model(config, corpora, output, resuming=resume_from is not None)
+    # Training truncates at max_length; the saved model encodes up to its own length (a backbone's
+    # pretrained positions, a scratch encoder's max_length), set back before it is saved.
+    encode_length = model.max_seq_length or config.max_length
+    model.max_seq_length = min(config.max_length, encode_length)
     if shard_index is not None:
         dataset, data_arguments, data_callbacks = streaming_dataset(config, shard_index, corpora, resume_from)
     else:
@@ -541,6 +546,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         if error.errno not in STORAGE_ERRNOS:
             raise
         raise _final_write_error(output, error) from error
+    model.max_seq_length = encode_length
     if state.is_main_process:
         _save_final_model(model, config, output)
     run = TrainingRun(
