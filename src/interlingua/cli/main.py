@@ -17,7 +17,7 @@ from typing import NoReturn
 from interlingua import __version__
 from interlingua.errors import InterlinguaError
 
-SUBCOMMAND_MODULES = ("train", "encode", "evaluate", "tokenizer", "mine", "export", "data")
+SUBCOMMAND_MODULES = ("train", "student", "encode", "evaluate", "tokenizer", "mine", "export", "data")
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
