@@ -1,13 +1,23 @@
+import copy
+import math
+
 import pytest
 import torch
 
 from interlingua.losses.dap import DAPLoss, RankingHead, dap_ranking_term
 from interlingua.losses.encoding import EncodedColumn, encode_pair
 from interlingua.losses.mlm import IGNORE
-from interlingua.losses.rtl import RTLHead, RTLLoss, rtl_layout, starts_with_cls
+from interlingua.losses.rtl import (
+    RTLHead,
+    RTLLoss,
+    pivot_vocabulary,
+    rtl_layout,
+    starts_with_cls,
+    vocabulary_loss,
+)
 from interlingua.losses.translation_ranking import translation_ranking_loss
 
-from .tiny import encoder_gradient
+from .tiny import TARGETS, encoder_gradient
 
 CLS, PAD, SEP, MASK = 0, 1, 2, 4
 
@@ -116,3 +126,32 @@ def test_dap_weights_rtl_and_keeps_heads_out_of_the_encoder(tiny_model, features
     heads = {k.split(".")[0] for k in loss.state_dict() if not k.startswith("model.")}
     assert heads == {"ranking_head", "rtl"}
     assert not any(k.startswith(("ranking_head", "rtl")) for k in tiny_model.state_dict())
+
+
+def test_vocabulary_loss_by_hand():
+    hidden = torch.tensor([[1.0, 0.0]])
+    table = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
+    bias = torch.tensor([0.0, 0.0, 0.5, 0.0])
+    label = torch.tensor([1])
+    # Over V = {1, 2}: logits (1, 0.5), the label's is 1.
+    restricted = vocabulary_loss(hidden, label, table, bias, torch.tensor([1, 2]))
+    assert restricted.item() == pytest.approx(math.log(math.e + math.exp(0.5)) - 1)
+    # Over the whole vocabulary: logits (0, 1, 0.5, 2).
+    full = vocabulary_loss(hidden, label, table, bias)
+    assert full.item() == pytest.approx(math.log(1 + math.e + math.exp(0.5) + math.exp(2)) - 1)
+
+
+def test_a_restricted_head_is_the_full_softmax_with_the_other_pieces_ruled_out(tiny_model, features):
+    torch.manual_seed(0)
+    head = RTLHead(tiny_model, layers=1).eval()
+    source, target = encode_pair(tiny_model, features())
+    vocabulary = pivot_vocabulary(tiny_model.tokenizer, TARGETS)
+    with torch.no_grad():
+        head.vocabulary.output_bias.normal_()
+        full = copy.deepcopy(head)
+        outside = torch.ones(len(tiny_model.tokenizer), dtype=torch.bool)
+        outside[vocabulary] = False
+        full.vocabulary.output_bias[outside] = -1e9  # probability 0: the softmax runs over V
+        head.restrict_vocabulary(vocabulary)
+        assert head(source, target).item() == pytest.approx(full(source, target).item(), rel=1e-5)
+    assert head.pieces(target) == full.pieces(target)  # every target piece is in V

@@ -9,11 +9,12 @@ from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
+from interlingua.errors import ConfigError
 from interlingua.losses.ems import EMSLoss
-from interlingua.models.encoder import EncoderConfig, build_scratch_encoder
+from interlingua.models.encoder import EncoderConfig, build_scratch_encoder, load_pretrained_encoder
 from interlingua.models.tokenizer import train_tokenizer
 from interlingua.training.config import available_recipes, build_config
-from interlingua.training.objectives import OBJECTIVES, training_languages
+from interlingua.training.objectives import OBJECTIVES, build_objective, training_languages
 from interlingua.training.trainer import HEADS_FILE, InterlinguaTrainer, train, training_head_state
 
 TINY = {
@@ -215,3 +216,17 @@ def test_the_trainer_gives_ems_each_rows_source_language(tmp_path, data_root, ti
     languages = training_languages(config)
     assert len(seen) == 3 and all(labels is not None for labels in seen)
     assert {languages[i] for labels in seen for i in labels.tolist()} == {"deu", "fra"}
+
+
+def test_dap_recipe_predicts_over_the_english_pieces_and_full_turns_it_off(tiny_backbone):
+    model = load_pretrained_encoder(tiny_backbone)
+    english = TEXTS[1::2]
+    config = build_config(recipe="dap", overrides={"rtl_layers": 1})
+    loss = build_objective(model, config, english)
+    ids = {i for sentence in english for i in model.tokenizer(sentence)["input_ids"]}
+    assert loss.rtl.vocabulary_ids.tolist() == sorted(ids - set(model.tokenizer.all_special_ids))
+    assert len(loss.rtl.vocabulary_ids) < len(model.tokenizer)
+    full = build_config(recipe="dap", overrides={"rtl_layers": 1, "rtl_vocabulary": "full"})
+    assert build_objective(model, full, english).rtl.vocabulary_ids is None
+    with pytest.raises(ConfigError, match="needs the pivot side"):
+        build_objective(model, config)

@@ -33,8 +33,12 @@ class MLMHead(nn.Module):
         self.norm = nn.LayerNorm(hidden)
         self.output_bias = nn.Parameter(torch.zeros(vocab_size))
 
+    def transform(self, states: Tensor) -> Tensor:
+        """LayerNorm(act(W h + b)): the states the output layer scores."""
+        return self.norm(self.activation(self.dense(states)))
+
     def forward(self, states: Tensor, output_embeddings: Tensor) -> Tensor:
-        return self.norm(self.activation(self.dense(states))) @ output_embeddings.T + self.output_bias
+        return self.transform(states) @ output_embeddings.T + self.output_bias
 
 
 def mask_for_mlm(

@@ -15,8 +15,22 @@ same position embedding the encoder gives the k-th piece.  Always non-English ->
 whole sentence is reconstructed (the paper found partial reconstruction clearly worse).
 
 "Every token of y" is taken to mean y's real pieces: padding and special symbols ([CLS]/<s>,
-[SEP]/</s>) are neither targets nor slots, so |y| counts the pieces of the sentence itself.
-Encoders trained from scratch add no [CLS], so nothing is dropped from x there.
+[SEP]/</s>) are neither targets nor slots, so |y| counts the pieces of the sentence itself (the
+DAP code also predicts [SEP]).  Encoders trained from scratch add no [CLS], so nothing is dropped
+from x there.
+
+Vocabulary: the DAP training scripts shrink the head's softmax to the English pieces seen in the
+training data (``data/gen_en_vocab.py`` writes them, ``--en_token_ids_file`` reads them), not the
+250k pieces of XLM-R.  That is followed by default (``rtl_vocabulary: english``; ``full`` restores
+the whole vocabulary): :func:`restrict_rtl_vocabulary` gives every RTL head the sorted distinct
+pivot-side pieces V of the training pairs (special symbols left out), and::
+
+    p(y_k | slot k) = softmax over v in V of ( E_v . h_k + b_v )
+
+A piece of y outside V (possible only when V was read from a sample, as a streaming run's) is no
+target.  Where this head differs from the code: the DAP decoder is a separate copy of the encoder
+with its own embeddings and MLM head, fed through ``inputs_embeds``; here the mask slots are
+embedded, and the output layer tied, through the encoder's own embedding table.
 
 Reference: Li et al., "Dual-Alignment Pre-training for Cross-lingual Sentence Embedding",
 ACL 2023, arXiv 2305.09148 (section 3.2).
@@ -28,6 +42,7 @@ Returns: ``{"rtl": loss}``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +93,23 @@ def rtl_layout(
     return RTLLayout(source_start, slot_ids, labels, attention_mask)
 
 
+def pivot_vocabulary(tokenizer, sentences: Sequence[str]) -> Tensor:
+    """The sorted distinct pieces of ``sentences`` (untruncated, as the DAP script), specials left out."""
+    pieces = {piece for ids in tokenizer(list(sentences))["input_ids"] for piece in ids}
+    return torch.tensor(sorted(pieces - set(tokenizer.all_special_ids)), dtype=torch.long)
+
+
+def vocabulary_loss(
+    hidden: Tensor, labels: Tensor, table: Tensor, bias: Tensor, vocabulary: Tensor | None = None
+) -> Tensor:
+    """Mean over rows of -log softmax(hidden @ table[V]^T + bias[V])[label], V = ``vocabulary``
+    (sorted ids holding every label; None: every row of ``table``)."""
+    if vocabulary is None:
+        return F.cross_entropy((hidden @ table.T + bias).float(), labels)
+    logits = hidden @ table[vocabulary].T + bias[vocabulary]
+    return F.cross_entropy(logits.float(), torch.searchsorted(vocabulary, labels))
+
+
 def starts_with_cls(tokenizer) -> bool:
     """Whether the tokenizer puts a [CLS]-like symbol at position 0 of every sentence."""
     first = tokenizer("a")["input_ids"][0]
@@ -111,6 +143,19 @@ class RTLHead(nn.Module):
         self.pad_id = tokenizer.pad_token_id
         self.drop_first_source = starts_with_cls(tokenizer)
         self.register_buffer("special_ids", torch.tensor(tokenizer.all_special_ids), persistent=False)
+        # Not persistent: derived from the training data, which a resumed run reads again.
+        self.register_buffer("vocabulary_ids", None, persistent=False)
+
+    def restrict_vocabulary(self, ids: Tensor) -> None:
+        """Predict over the sorted piece ids ``ids`` only (see the module docstring)."""
+        self.vocabulary_ids = ids.to(self.special_ids.device)
+
+    def targets(self, ids: Tensor, mask: Tensor) -> Tensor:
+        """(B, L) bool: the pieces of y that are targets: real, not special, in the vocabulary."""
+        chosen = mask.bool() & ~torch.isin(ids, self.special_ids.to(ids.device))
+        if self.vocabulary_ids is not None:
+            chosen &= torch.isin(ids, self.vocabulary_ids.to(ids.device))
+        return chosen
 
     def layout(self, source: EncodedColumn, target: EncodedColumn) -> RTLLayout:
         return rtl_layout(
@@ -124,9 +169,8 @@ class RTLHead(nn.Module):
         )
 
     def pieces(self, target: EncodedColumn) -> Tensor:
-        """How many pieces of y the loss averages over (its real, non-special pieces)."""
-        special = torch.isin(target.input_ids, self.special_ids.to(target.input_ids.device))
-        return (target.attention_mask.bool() & ~special).sum()
+        """How many pieces of y the loss averages over."""
+        return self.targets(target.input_ids, target.attention_mask).sum()
 
     def forward(self, source: EncodedColumn, target: EncodedColumn) -> Tensor:
         """L_RTL for one encoded batch (x = source, y = target)."""
@@ -141,10 +185,17 @@ class RTLHead(nn.Module):
             states = layer(states, mask)
         slot_states = states[:, states.shape[1] - layout.labels.shape[1] :]
         selected = layout.labels != IGNORE
+        if self.vocabulary_ids is not None:
+            selected &= torch.isin(layout.labels, self.vocabulary_ids)
         if not selected.any():
             return states.sum() * 0.0  # a batch of empty targets: no loss, but a valid graph
-        logits = self.vocabulary(slot_states[selected], encoder.get_input_embeddings().weight)
-        return F.cross_entropy(logits.float(), layout.labels[selected])
+        return vocabulary_loss(
+            self.vocabulary.transform(slot_states[selected]),
+            layout.labels[selected],
+            encoder.get_input_embeddings().weight,
+            self.vocabulary.output_bias,
+            self.vocabulary_ids,
+        )
 
 
 class RTLLoss(SplitLoss):
@@ -163,3 +214,16 @@ class RTLLoss(SplitLoss):
 
     def get_config_dict(self) -> dict[str, int]:
         return {"layers": len(self.rtl.layers)}
+
+
+def restrict_rtl_vocabulary(loss: nn.Module, tokenizer, pivot_sentences: Sequence[str]) -> None:
+    """Give every RTL head in ``loss`` the pieces of the training pairs' pivot side (``rtl_vocabulary:
+    english``); a loss without one is left as it is."""
+    heads = [module for module in loss.modules() if isinstance(module, RTLHead)]
+    if not heads:
+        return
+    if not pivot_sentences:
+        raise ConfigError("rtl_vocabulary english needs the pivot side of the training pairs")
+    vocabulary = pivot_vocabulary(tokenizer, pivot_sentences)
+    for head in heads:
+        head.restrict_vocabulary(vocabulary)

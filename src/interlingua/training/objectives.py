@@ -15,7 +15,7 @@ Per-row languages: EMS's XTR head needs each pair's source language.  Losses tak
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sentence_transformers import SentenceTransformer
 from torch import nn
@@ -31,7 +31,7 @@ from interlingua.losses.ems_contrastive import EMSContrastiveLoss
 from interlingua.losses.engine import SplitLoss
 from interlingua.losses.lightweight import LightweightLoss
 from interlingua.losses.mlctl import MLCTLLoss
-from interlingua.losses.rtl import RTLLoss
+from interlingua.losses.rtl import RTLLoss, restrict_rtl_vocabulary
 from interlingua.losses.sim import SimLoss
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
@@ -159,13 +159,20 @@ OBJECTIVES: dict[str, Callable[[SentenceTransformer, TrainConfig], nn.Module]] =
 }
 
 
-def build_objective(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
-    """The objective's loss module, set to run as configured (GradCache chunks, gathered negatives)."""
+def build_objective(
+    model: SentenceTransformer, config: TrainConfig, pivot_sentences: Sequence[str] = ()
+) -> nn.Module:
+    """The objective's loss module, set to run as configured (GradCache chunks, gathered negatives).
+
+    ``pivot_sentences``: the pivot side of the training pairs, whose pieces an RTL head predicts
+    over (``rtl_vocabulary: english``)."""
     if config.objective not in OBJECTIVES:
         raise ConfigError(
             f"unknown objective {config.objective!r}; available: {', '.join(sorted(OBJECTIVES))}"
         )
     loss = OBJECTIVES[config.objective](model, config)
+    if config.rtl_vocabulary == "english":
+        restrict_rtl_vocabulary(loss, model.tokenizer, pivot_sentences)
     if isinstance(loss, SplitLoss):
         loss.configure(cache_chunk_size=config.cache_chunk_size, gather_negatives=config.gather_negatives)
     elif config.cache_chunk_size is not None:

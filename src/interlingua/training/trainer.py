@@ -464,6 +464,10 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     # pretrained positions, a scratch encoder's max_length), set back before it is saved.
     encode_length = model.max_seq_length or config.max_length
     model.max_seq_length = min(config.max_length, encode_length)
+    # Training truncates at max_length; the saved model encodes up to its own length (a backbone's
+    # pretrained positions, a scratch encoder's max_length), set back before it is saved.
+    encode_length = model.max_seq_length or config.max_length
+    model.max_seq_length = min(config.max_length, encode_length)
     if shard_index is not None:
         dataset, data_arguments, data_callbacks = streaming_dataset(config, shard_index, corpora, resume_from)
     else:
@@ -485,7 +489,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
             temperature=config.sampling_temperature,
         )
         data_arguments, data_callbacks = {"batch_sampler": sampler}, []
-    loss = build_objective(model, config)
+    loss = build_objective(model, config, [t for corpus in corpora for t in corpus.tgt])
     # In-memory batches of batch_size pairs are split over the processes; a stream gives each its own.
     split = shard_index is None
     processes = state.num_processes
@@ -546,6 +550,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         if error.errno not in STORAGE_ERRNOS:
             raise
         raise _final_write_error(output, error) from error
+    model.max_seq_length = encode_length
     model.max_seq_length = encode_length
     if state.is_main_process:
         _save_final_model(model, config, output)
