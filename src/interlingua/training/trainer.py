@@ -464,10 +464,6 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     # pretrained positions, a scratch encoder's max_length), set back before it is saved.
     encode_length = model.max_seq_length or config.max_length
     model.max_seq_length = min(config.max_length, encode_length)
-    # Training truncates at max_length; the saved model encodes up to its own length (a backbone's
-    # pretrained positions, a scratch encoder's max_length), set back before it is saved.
-    encode_length = model.max_seq_length or config.max_length
-    model.max_seq_length = min(config.max_length, encode_length)
     if shard_index is not None:
         dataset, data_arguments, data_callbacks = streaming_dataset(config, shard_index, corpora, resume_from)
     else:
@@ -550,7 +546,6 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         if error.errno not in STORAGE_ERRNOS:
             raise
         raise _final_write_error(output, error) from error
-    model.max_seq_length = encode_length
     model.max_seq_length = encode_length
     if state.is_main_process:
         _save_final_model(model, config, output)
