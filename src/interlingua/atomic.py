@@ -39,8 +39,9 @@ TEMPORARY_MARK = ".tmp-"
 
 
 def _temporary(path: Path) -> Path:
-    # Hidden, in the same folder (os.replace cannot cross file systems), unique per writer.
-    return path.with_name(f".{path.name}{TEMPORARY_MARK}{uuid.uuid4().hex[:8]}")
+    # Hidden, in the same folder (os.replace cannot cross file systems), unique per writer, and
+    # ending as the target does: writers choose the format or compression by suffix.
+    return path.with_name(f".{path.name}{TEMPORARY_MARK}{uuid.uuid4().hex[:8]}{path.suffix}")
 
 
 def sync(path: Path) -> None:
@@ -159,7 +160,7 @@ def check_output_file(path: str | Path, option: str = "--output") -> Path:
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a folder; give a file name")
     if not path.absolute().parent.is_dir():
-        raise ConfigError(f"{option} {path}: folder {path.parent} does not exist")
+        raise ConfigError(f"{option} {path}: the folder {path.parent} does not exist")
     return path
 
 

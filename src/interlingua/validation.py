@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from interlingua.errors import ConfigError
@@ -118,3 +119,20 @@ def check_value(name: str, value: Any, hint: Any, bounds: Mapping[str, Any], sou
     if problem:
         raise ConfigError(f"{source}: {name} {problem}, not {value!r}")
     return value
+
+
+def check_model_reference(model: str, option: str = "--model") -> str:
+    """``model`` if it is an existing local path or can only be a hub name; a ``ConfigError`` at
+    once for a local path that does not exist, instead of minutes of hub retries (offline) and a
+    traceback.  A name is taken as a local path when it starts with ``.``, ``/`` or ``~``, has more
+    than two parts (``runs/en/model``), or its first part is an existing local folder (``runs/x``)."""
+    path = Path(model).expanduser()
+    if path.exists():
+        return model
+    parts = Path(model).parts
+    local = (
+        model.startswith((".", "/", "~")) or len(parts) > 2 or (len(parts) == 2 and Path(parts[0]).is_dir())
+    )
+    if local:
+        raise ConfigError(f"{option} {model}: no such folder")
+    return model

@@ -62,7 +62,7 @@ def test_export_with_check_on_tatoeba(model_dir, data_root, tmp_path, capsys, mo
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["onnx", "--model", "{tmp}/missing", "--no-check"], "{tmp}/missing: model folder not found"),
+        (["onnx", "--model", "{tmp}/missing", "--no-check"], "{tmp}/missing: no such folder"),
         (
             ["onnx", "--model", "{model}", "--data-root", "{tmp}/nodata"],
             "(or skip the check with --no-check)",

@@ -49,7 +49,7 @@ def test_encoder_interface_dedups_and_normalises(tokenizer, tmp_path):
 def test_bad_model_paths(tmp_path):
     with pytest.raises(ConfigError, match="not a model folder"):
         load_encoder(tmp_path)
-    with pytest.raises(ConfigError, match="model folder not found"):
+    with pytest.raises(ConfigError, match="missing: no such folder"):
         load_encoder(tmp_path / "missing")
     with pytest.raises(ConfigError, match="divisible"):
         EncoderConfig(hidden=30, heads=4)

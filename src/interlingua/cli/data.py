@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from interlingua.validation import NON_NEGATIVE_INT, POSITIVE_INT
+
 _DESCRIPTION = """\
 Write the parallel files of one or more folders (xx-yy.xx + xx-yy.yy, or xx-yy.tsv, optionally
 .gz/.xz/.bz2) into --shards shards in the new folder --output, with an index.json, without holding
@@ -24,15 +26,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     shard.add_argument("--output", required=True, help="new folder for the shards and index.json")
     shard.add_argument(
         "--shards",
-        type=int,
+        type=POSITIVE_INT,
         required=True,
         help="number of shard files: more, smaller shards vary more between epochs and resume faster",
     )
     shard.add_argument("--pivot", help="only pairs with this language, turned so that it is the target side")
-    shard.add_argument("--seed", type=int, default=0, help="seed of the interleaving and the sample")
+    shard.add_argument(
+        "--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the interleaving and the sample"
+    )
     shard.add_argument(
         "--sample-pairs",
-        type=int,
+        type=POSITIVE_INT,
         default=20000,
         help="pairs of each corpus sampled for training a vocabulary (default 20000)",
     )

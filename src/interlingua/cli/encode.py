@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from interlingua.models.encode import encode_file
+from interlingua.validation import POSITIVE_INT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--prefix", default="", help='text prepended to every sentence (e5 models: "query: ")'
     )
-    parser.add_argument("--batch-size", type=int, default=128, help="sentences per forward pass")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=128, help="sentences per forward pass")
     parser.set_defaults(func=run)
 
 

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from interlingua.evaluation.suite import TASK_NAMES
+from interlingua.validation import POSITIVE_INT
 
 TASK_HELP = {
     "tatoeba": "Tatoeba (LASER v1) top-1 retrieval accuracy, both directions, 112 languages",
@@ -59,19 +60,26 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="also score Tatoeba and FLORES with ratio-margin retrieval (k=4); default: on",
     )
-    parser.add_argument("--batch-size", type=int, default=128, help="sentences per forward pass")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=128, help="sentences per forward pass")
     parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for the model (default: torch's choice)"
+        "--threads",
+        type=POSITIVE_INT,
+        default=None,
+        help="CPU threads for the model (default: torch's choice)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run_tasks(args: argparse.Namespace) -> int:
+    from interlingua.atomic import check_output_file
     from interlingua.data.corpora import resolve_data_root
     from interlingua.evaluation.report import plot_per_language, write_json
     from interlingua.evaluation.suite import run_suite
     from interlingua.models.encode import load_encoder
 
+    for option, path in (("--output", args.output), ("--plot", args.plot)):
+        if path is not None:
+            check_output_file(path, option)
     data_root = resolve_data_root(args.data_root)
     if args.threads is not None:
         import torch

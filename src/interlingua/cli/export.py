@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from interlingua.models.export import DEFAULT_CHECK_LANGUAGES, DEFAULT_OPSET, EXPORTERS, FORMATS
+from interlingua.validation import POSITIVE_INT, Number, check_model_reference
 
 FORMAT_HELP = {
     "onnx": "one ONNX graph (transformer, pooling, L2 normalisation) for ONNX Runtime; --int8 quantises",
@@ -37,7 +38,10 @@ def _add_options(parser: argparse.ArgumentParser, *, onnx: bool) -> None:
     if onnx:
         parser.add_argument("--int8", action="store_true", help="int8 dynamic quantisation (ONNX Runtime)")
         parser.add_argument(
-            "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
+            "--opset",
+            type=Number(int, minimum=7),
+            default=DEFAULT_OPSET,
+            help="ONNX opset (default: %(default)s)",
         )
         parser.add_argument(
             "--exporter",
@@ -46,7 +50,10 @@ def _add_options(parser: argparse.ArgumentParser, *, onnx: bool) -> None:
             help="torch.onnx exporter (default: %(default)s, several times faster to export encoders)",
         )
     parser.add_argument(
-        "--max-length", type=int, default=None, help="truncate inputs to N tokens (default: the model's)"
+        "--max-length",
+        type=Number(int, minimum=3),
+        default=None,
+        help="truncate inputs to N tokens (default: the model's)",
     )
     parser.add_argument(
         "--prefix", default="", help='text prepended to every sentence (e5 models: "query: "); recorded'
@@ -65,20 +72,28 @@ def _add_options(parser: argparse.ArgumentParser, *, onnx: bool) -> None:
     parser.add_argument(
         "--data-root", default=None, help="benchmark data folder (default: $INTERLINGUA_DATA)"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timed encodings per model; the median counts")
-    parser.add_argument("--batch-size", type=int, default=128, help="sentences per forward pass in the check")
     parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for both models (default: torch's choice)"
+        "--repeats", type=POSITIVE_INT, default=3, help="timed encodings per model; the median counts"
+    )
+    parser.add_argument(
+        "--batch-size", type=POSITIVE_INT, default=128, help="sentences per forward pass in the check"
+    )
+    parser.add_argument(
+        "--threads",
+        type=POSITIVE_INT,
+        default=None,
+        help="CPU threads for both models (default: torch's choice)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    from interlingua.atomic import check_output_folder
     from interlingua.errors import ConfigError
     from interlingua.evaluation.tatoeba import load_tatoeba
     from interlingua.models.export import check_export, export_model
 
-    if args.repeats < 1:
-        raise ConfigError(f"--repeats must be at least 1, not {args.repeats}")
+    check_output_folder(args.output)
+    check_model_reference(args.model)
     data = None
     if args.check:  # read the test sets first: a missing data root should stop before a long export
         try:

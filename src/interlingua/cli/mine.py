@@ -15,6 +15,8 @@ from pathlib import Path
 
 from interlingua.errors import ConfigError
 from interlingua.mining.margin import MARGINS, MODES
+from interlingua.mining.plan import SCRATCH_BYTES, format_bytes, parse_memory
+from interlingua.validation import NON_NEGATIVE_INT, POSITIVE_INT, Number, check_model_reference
 
 _MODE_ALIASES = {"fwd": "forward", "bwd": "backward"}
 
@@ -43,6 +45,16 @@ def _mode(text: str) -> str:
     return mode
 
 
+def _memory(text: str) -> int:
+    try:
+        size = parse_memory(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if size <= SCRATCH_BYTES:  # the pipeline's fixed scratch space alone takes this much
+        raise argparse.ArgumentTypeError(f"must be more than {format_bytes(SCRATCH_BYTES)}, not {text}")
+    return size
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "mine",
@@ -56,18 +68,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inputs.add_argument("--id-column", action="store_true", help="lines are ID<TAB>sentence (BUCC format)")
     inputs.add_argument("--model", help="sentence-transformers model folder or name to encode with")
     inputs.add_argument("--prefix", default="", help='text prepended to every sentence (e5: "query: ")')
-    inputs.add_argument("--batch-size", type=int, default=64, help="encoding batch size (default 64)")
+    inputs.add_argument(
+        "--batch-size", type=POSITIVE_INT, default=64, help="encoding batch size (default 64)"
+    )
     inputs.add_argument("--src-embeddings", type=Path, help="precomputed source embeddings (.npy, or raw)")
     inputs.add_argument(
         "--tgt-embeddings", "--trg-embeddings", type=Path, help="precomputed target embeddings"
     )
-    inputs.add_argument("--dim", type=int, help="the embeddings are LASER's raw format with this dimension")
+    inputs.add_argument(
+        "--dim", type=POSITIVE_INT, help="the embeddings are LASER's raw format with this dimension"
+    )
     inputs.add_argument("--raw-fp16", action="store_true", help="raw embeddings are float16 (with --dim)")
 
     mining = parser.add_argument_group("mining")
     mining.add_argument("--margin", choices=MARGINS, default="ratio", help="margin function (default ratio)")
     mining.add_argument(
-        "-k", "--k", "--neighborhood", dest="k", type=int, default=4, help="neighbours (default 4)"
+        "-k", "--k", "--neighborhood", dest="k", type=POSITIVE_INT, default=4, help="neighbours (default 4)"
     )
     mining.add_argument(
         "--mode",
@@ -77,8 +93,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="max",
         help=f"{', '.join(MODES)} (default max)",
     )
-    mining.add_argument("--threshold", type=float, help="keep pairs scoring at least this (default: all)")
-    mining.add_argument("--top-n", type=int, help="keep at most the N best pairs")
+    mining.add_argument(
+        "--threshold", type=Number(float), help="keep pairs scoring at least this (default: all)"
+    )
+    mining.add_argument("--top-n", type=POSITIVE_INT, help="keep at most the N best pairs")
     mining.add_argument(
         "--unify", action="store_true", help="mine each distinct sentence once (LASER's --unify)"
     )
@@ -94,26 +112,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     search.add_argument("--index-params", default="", help='FAISS search parameters, e.g. "nprobe=16"')
     search.add_argument(
-        "--train-size", type=int, default=131072, help="index training sample (default 131072)"
+        "--train-size", type=POSITIVE_INT, default=131072, help="index training sample (default 131072)"
     )
     search.add_argument(
         "--refine-factor",
-        type=int,
+        type=POSITIVE_INT,
         default=2,
         help="an index returns k x this candidates, re-scored exactly (default 2)",
     )
-    search.add_argument("--seed", type=int, default=0, help="seed of the training sample (default 0)")
+    search.add_argument(
+        "--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the training sample (default 0)"
+    )
 
     run = parser.add_argument_group("run")
     run.add_argument("--output", type=Path, help="mined pairs (TSV; .gz/.xz compressed by suffix)")
-    run.add_argument("--max-memory", default="2G", help="memory budget for data, e.g. 4G, 512M (default 2G)")
+    run.add_argument(
+        "--max-memory", type=_memory, default="2G", help="memory budget for data, e.g. 4G, 512M (default 2G)"
+    )
     run.add_argument(
         "--storage", choices=("float32", "float16"), default="float32", help="embeddings on disk"
     )
     run.add_argument("--work-dir", type=Path, help="stage files (default OUTPUT.work)")
     run.add_argument("--histogram", type=Path, help="save a PNG histogram of the candidates' scores")
     run.add_argument("--summary", type=Path, help="JSON run summary (default OUTPUT.json)")
-    run.add_argument("--threads", type=int, help="threads for FAISS and the encoder (default: all cores)")
+    run.add_argument(
+        "--threads", type=POSITIVE_INT, help="threads for FAISS and the encoder (default: all cores)"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_run_mine)
 
@@ -132,16 +156,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_mine(args: argparse.Namespace) -> int:
+    from interlingua.atomic import check_output_file
     from interlingua.mining.embed import EmbeddingFile
     from interlingua.mining.knn import SearchSettings
     from interlingua.mining.pipeline import MiningConfig, run_mining
-    from interlingua.mining.plan import parse_memory
 
     missing = [name for name in ("src", "tgt", "output") if getattr(args, name) is None]
     if missing:
         raise ConfigError(f"missing {', '.join('--' + name for name in missing)}")
     if args.raw_fp16 and args.dim is None:
         raise ConfigError("--raw-fp16 needs --dim (it describes LASER's raw embedding files)")
+    if args.index_params and not args.index:
+        raise ConfigError("--index-params needs --index (exact search has no parameters)")
+    for option, path in (
+        ("--output", args.output),
+        ("--histogram", args.histogram),
+        ("--summary", args.summary),
+    ):
+        if path is not None:
+            check_output_file(path, option)
+    if args.model is not None:
+        check_model_reference(args.model)
 
     def embeddings(path: Path | None) -> EmbeddingFile | None:
         return EmbeddingFile(path, dim=args.dim, fp16=args.raw_fp16) if path else None
@@ -171,7 +206,7 @@ def _run_mine(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
         storage=args.storage,
-        max_memory=parse_memory(args.max_memory),
+        max_memory=args.max_memory,
         work_dir=args.work_dir,
         histogram=args.histogram,
         summary=args.summary,
@@ -194,11 +229,16 @@ def _run_mine(args: argparse.Namespace) -> int:
 
 
 def _run_calibrate(args: argparse.Namespace) -> int:
+    from interlingua.atomic import check_output_file, write_text
     from interlingua.mining.calibrate import calibrate_files
+
+    for option, path in (("--output", args.output), ("--histogram", args.histogram)):
+        if path is not None:
+            check_output_file(path, option)
 
     result = calibrate_files(args.pairs, args.gold, histogram=args.histogram).as_dict()
     text = json.dumps(result, indent=2)
     if args.output:
-        args.output.write_text(text + "\n", encoding="utf-8")
+        write_text(args.output, text + "\n")
     print(text)
     return 0

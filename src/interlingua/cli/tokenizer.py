@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from interlingua.models.tokenizer import TOKENIZER_MODELS
+from interlingua.validation import POSITIVE_INT, Number
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--corpora", default="tatoeba_challenge", help="training corpora in the data root")
     train.add_argument("--data-root", help="folder of the shared corpora (default: $INTERLINGUA_DATA)")
     train.add_argument("--input", nargs="*", default=[], help="extra text files, each taken as one language")
-    train.add_argument("--vocab-size", type=int, default=32000)
+    train.add_argument("--vocab-size", type=Number(int, minimum=100), default=32000)
     train.add_argument("--model", choices=TOKENIZER_MODELS, default="bpe")
     train.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
-    train.add_argument("--lines-per-language", type=int, default=20000, help="cap per language, for balance")
+    train.add_argument(
+        "--lines-per-language", type=POSITIVE_INT, default=20000, help="cap per language, for balance"
+    )
     train.add_argument("--output", required=True, help="folder to save the tokenizer in")
     train.set_defaults(func=run_train)
 

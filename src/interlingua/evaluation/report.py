@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from interlingua import atomic
 from interlingua.errors import ConfigError, DataError
 
 _AVERAGE_COLOURS = ("#dd8452", "#55a868", "#c44e52")
@@ -51,7 +52,7 @@ def _format_cell(value: object) -> str:
 
 def write_json(document: Mapping[str, Any], path: str | Path) -> None:
     """Write a result document as indented UTF-8 JSON."""
-    Path(path).write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic.write_json(path, document, indent=1)
 
 
 def load_result_file(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -151,5 +152,5 @@ def plot_per_language(tasks: Mapping[str, Mapping[str, Any]], path: str | Path, 
             axis.legend(fontsize=7, loc="lower left" if not block.get("lower_is_better") else "upper left")
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=110))
     plt.close(figure)

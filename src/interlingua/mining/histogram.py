@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from interlingua.atomic import write_with
+
 
 def plot_score_histogram(
     scores: np.ndarray,
@@ -48,5 +50,5 @@ def plot_score_histogram(
     axes.set_title(title)
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_with(path, lambda temporary: figure.savefig(temporary, dpi=100))
     plt.close(figure)

@@ -14,13 +14,13 @@ is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from interlingua.atomic import atomic_file
 from interlingua.data.textio import open_text_writer
 from interlingua.mining.store import TextStore
 
@@ -97,8 +97,8 @@ def write_pairs(
     show_progress: bool = False,
 ) -> None:
     """Write the TSV of pairs (lines are 0-based line numbers of the two inputs), atomically."""
-    temporary = path.with_name(path.name + ".partial" + path.suffix)
     with (
+        atomic_file(path) as temporary,
         open_text_writer(temporary) as out,
         tqdm(
             total=len(scores), desc="write", unit="pair", disable=not show_progress, dynamic_ncols=True
@@ -117,4 +117,3 @@ def write_pairs(
                 )
             )
             bar.update(len(sources))
-    os.replace(temporary, path)

@@ -35,7 +35,7 @@ from interlingua.errors import ConfigError, DataError
 from interlingua.mining import embed, knn, output, scoring
 from interlingua.mining.histogram import plot_score_histogram
 from interlingua.mining.margin import check_margin, check_mode, select_candidates
-from interlingua.mining.plan import MiningPlan, make_plan
+from interlingua.mining.plan import MiningPlan, check_index_training, make_plan
 from interlingua.mining.store import (
     MatrixFile,
     RangeProgress,
@@ -152,6 +152,9 @@ def run_mining(config: MiningConfig) -> dict:
     src_texts = TextStore(text_stage.path, "src", id_column=config.id_column)
     tgt_texts = TextStore(text_stage.path, "tgt", id_column=config.id_column)
     src_lines, tgt_lines = src_texts.rows(), tgt_texts.rows()
+    for path, lines in ((config.src, src_lines), (config.tgt, tgt_lines)):
+        if not len(lines):
+            raise DataError(path, "no non-blank line: nothing to mine")
 
     embed_print = {"text": text_print, "storage": config.storage, "source": _embedding_source(config)}
     embed_stage = StageFolder(work, "embed", embed_print)
@@ -174,6 +177,8 @@ def run_mining(config: MiningConfig) -> dict:
         index=knn.index_footprint(config.search, dim, max(len(src_lines), len(tgt_lines))),
         refine_factor=config.search.refine_factor,
     )
+    fewest_keys = min(len(src_lines), len(tgt_lines))
+    check_index_training(config.search.index, dim, config.search.train_rows, fewest_keys)
     with clock.stage(embed_stage):
         if not embed_stage.complete:
             sides = (

@@ -151,3 +151,26 @@ def make_plan(
 
 def _clamp(rows: int, most_rows: int) -> int:
     return int(max(MIN_BLOCK_ROWS, min(rows, most_rows)))
+
+
+def check_index_training(index_factory: str | None, dim: int, train_size: int, rows: int) -> None:
+    """Refuse, before any work, an index that cannot be trained on ``min(train_size, rows)`` vectors:
+    FAISS's k-means needs at least one vector per centroid, that is per inverted list (IVF) and 256
+    per product quantizer (PQ), and would stop with its own error after the encoding."""
+    if not index_factory:
+        return
+    import faiss
+
+    index = faiss.index_factory(dim, index_factory, faiss.METRIC_INNER_PRODUCT)
+    if index.is_trained:
+        return
+    ivf = faiss.try_extract_index_ivf(index)
+    quantizer = getattr(faiss.downcast_index(ivf if ivf is not None else index), "pq", None)
+    needed = max(ivf.nlist if ivf is not None else 1, quantizer.ksub if quantizer is not None else 1)
+    available = min(train_size, rows)
+    if available < needed:
+        raise ConfigError(
+            f"--index {index_factory} needs at least {needed:,} vectors to train on, but only {available:,} "
+            f"are there (the smaller side{' or --train-size' if train_size < rows else ''}): use a smaller "
+            "index, or leave --index out for exact search"
+        )

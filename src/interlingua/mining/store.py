@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from array import array
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from interlingua.atomic import write_json
 from interlingua.data.textio import iter_lines
 from interlingua.errors import DataError
 
@@ -31,9 +31,7 @@ GATHER_CHUNK_ROWS = 4096
 
 def atomic_write_json(path: Path, payload: object) -> None:
     """Write JSON to ``path`` so that readers see either the old or the new file, never half of one."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_json(path, payload, sort_keys=True, ensure_ascii=True)
 
 
 def read_json(path: Path) -> dict | None:
@@ -108,6 +106,7 @@ class TextStore:
         store = cls(folder, name, id_column=id_column)
         offsets = array("q", [0])
         hashes = array("Q")
+        blank = bytearray()
         position = 0
         with open(store.text_path, "wb") as out:
             for number, line in iter_lines(source):
@@ -116,6 +115,7 @@ class TextStore:
                 sentence = line.split("\t", 1)[1] if id_column else line
                 digest = hashlib.blake2b(sentence.encode("utf-8"), digest_size=8).digest()
                 hashes.append(int.from_bytes(digest, "little"))
+                blank.append(not sentence.strip())
                 encoded = line.encode("utf-8") + b"\n"
                 out.write(encoded)
                 position += len(encoded)
@@ -126,6 +126,8 @@ class TextStore:
             rows = np.sort(first).astype(np.int64)
         else:
             rows = np.arange(len(hash_array), dtype=np.int64)
+        # Blank lines are not mined: their zero vectors would match nothing (the encoders' rule).
+        rows = rows[~np.frombuffer(bytes(blank), dtype=bool)[rows]]
         np.save(store.offsets_path, np.frombuffer(offsets, dtype=np.int64))
         np.save(store.hashes_path, hash_array)
         np.save(store.rows_path, rows)

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from interlingua.errors import ConfigError
+from interlingua.validation import check_model_reference
 
 
 @runtime_checkable
@@ -36,6 +37,26 @@ def unique_sentences(sentences: Sequence[str]) -> tuple[list[str], np.ndarray]:
     return list(index), rows
 
 
+def non_blank_sentences(sentences: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Like ``unique_sentences``, with the row -1 for every blank input (empty or whitespace only).
+
+    The one rule for blank lines, whatever the encoder: they are not encoded (a model given no
+    piece fails or returns its padding) and get a zero vector (``spread_rows``), so that rows
+    still match line numbers and a blank line matches nothing."""
+    blank = np.fromiter((not s.strip() for s in sentences), dtype=bool, count=len(sentences))
+    distinct, rows = unique_sentences([s for s, empty in zip(sentences, blank, strict=True) if not empty])
+    all_rows = np.full(len(sentences), -1, dtype=np.int64)
+    all_rows[~blank] = rows
+    return distinct, all_rows
+
+
+def spread_rows(vectors: np.ndarray, rows: np.ndarray, dimension: int) -> np.ndarray:
+    """``vectors[rows]`` as contiguous float32, with a zero row where ``rows`` is -1."""
+    out = np.zeros((len(rows), dimension), dtype=np.float32)
+    out[rows >= 0] = vectors[rows[rows >= 0]]
+    return out
+
+
 class SentenceTransformerEncoder:
     """A sentence-transformers model behind the ``SentenceEncoder`` protocol.
 
@@ -50,9 +71,9 @@ class SentenceTransformerEncoder:
         self.batch_size = batch_size
 
     def encode(self, sentences: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        distinct, rows = unique_sentences(sentences)
+        distinct, rows = non_blank_sentences(sentences)
         if not distinct:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.zeros((len(sentences), self.dimension), dtype=np.float32)
         vectors = self.model.encode(
             [self.prefix + s for s in distinct],
             batch_size=self.batch_size,
@@ -60,7 +81,7 @@ class SentenceTransformerEncoder:
             convert_to_numpy=True,
             normalize_embeddings=True,
         )
-        return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        return spread_rows(vectors, rows, self.dimension)
 
     @property
     def dimension(self) -> int:
@@ -87,8 +108,7 @@ def load_encoder(
 
     if path.exists() and not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise ConfigError(f"{path}: not a model folder (no modules.json or config.json)")
-    if not path.exists() and (str(model).startswith((".", "/")) or path.suffix):
-        raise ConfigError(f"{model}: model folder not found")
+    check_model_reference(str(model))
     try:
         st_model = SentenceTransformer(str(model), device=device or "cpu")
     except OSError as error:
@@ -104,14 +124,19 @@ def encode_file(
     prefix: str = "",
     batch_size: int = 128,
 ) -> np.ndarray:
-    """Encode every line of ``input_path`` (empty lines included, so rows match line numbers)."""
+    """Encode every line of ``input_path`` into the ``.npy`` file ``output_path`` (exactly that
+    name), one row per line: blank lines included, as zero vectors, so rows match line numbers.
+    The file is replaced only once complete: a failed write keeps the previous one."""
+    from interlingua.atomic import check_output_file, save_npy
     from interlingua.data.textio import read_lines
     from interlingua.errors import DataError
 
+    check_output_file(output_path)
     sentences = read_lines(input_path)
-    if not sentences:
-        raise DataError(input_path, "file is empty: nothing to encode")
+    if not any(sentence.strip() for sentence in sentences):
+        problem = "file is empty" if not sentences else f"all {len(sentences)} lines are blank"
+        raise DataError(input_path, f"{problem}: nothing to encode")
     encoder = load_encoder(model, prefix=prefix, batch_size=batch_size)
     matrix = encoder.encode(sentences, show_progress=True)
-    np.save(output_path, matrix)
+    save_npy(output_path, matrix)
     return matrix
