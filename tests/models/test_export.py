@@ -15,14 +15,8 @@ from interlingua.errors import ConfigError
 from interlingua.evaluation.tatoeba import TatoebaData, TatoebaPair
 from interlingua.models.encode import SentenceTransformerEncoder, load_encoder
 from interlingua.models.encoder import EncoderConfig, build_scratch_encoder
-from interlingua.models.export import (
-    EXPORT_INFO,
-    OnnxEncoder,
-    check_export,
-    export_model,
-    load_export,
-    read_export_info,
-)
+from interlingua.models.export import check_export, export_model, load_export
+from interlingua.models.runtime import EXPORT_INFO, OnnxEncoder, read_export_info
 from interlingua.models.tokenizer import train_tokenizer
 
 CORPUS = [
@@ -184,7 +178,7 @@ def test_failed_export_leaves_no_half_written_folder(model_dir, tmp_path, monkey
 
 
 def test_clear_errors(model_dir, fp32_dir, tmp_path):
-    with pytest.raises(ConfigError, match="model folder not found"):
+    with pytest.raises(ConfigError, match="no such folder"):
         export_model(tmp_path / "missing", tmp_path / "out")
     with pytest.raises(ConfigError, match="not a model folder"):
         export_model(tmp_path, tmp_path / "out")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from interlingua.models.encode import encode_file
 from interlingua.validation import POSITIVE_INT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("encode", help="encode a text file into a .npy matrix")
-    parser.add_argument("--model", required=True, help="model folder or hub name")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model folder or hub name (an ONNX export or a static model runs without torch)",
+    )
     parser.add_argument(
         "--input", required=True, help="text file, one sentence per line (.xz/.gz read transparently)"
     )
@@ -23,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from interlingua.models.encode import encode_file  # here, not above: --help stays fast
+
     matrix = encode_file(args.model, args.input, args.output, prefix=args.prefix, batch_size=args.batch_size)
     print(f"wrote {matrix.shape[0]} x {matrix.shape[1]} embeddings to {args.output}")
     return 0

@@ -95,16 +95,27 @@ def load_encoder(
 
     A plain ``transformers`` encoder folder (no ``modules.json``) is wrapped with mean pooling.  A
     folder written by ``interlingua export`` (``models.export``) loads as its ONNX or int8 encoder,
-    on the CPU, with the prefix recorded at export unless ``prefix`` is given.
+    on the CPU, with the prefix recorded at export unless ``prefix`` is given.  ONNX exports and
+    static models on the CPU load without torch (``models.runtime``).
     """
-    from interlingua.models.export import is_export_folder, load_export
+    from interlingua.models.runtime import is_export_folder, load_runtime_encoder, runtime_kind
 
     path = Path(model)
+    if device in (None, "cpu") and runtime_kind(path) is not None:
+        return load_runtime_encoder(path, prefix=prefix, batch_size=batch_size)
     if is_export_folder(path):
         if device not in (None, "cpu"):
             raise ConfigError(f"{path}: an exported model runs on the CPU only, not on {device}")
+        from interlingua.models.export import load_export
+
         return load_export(path, prefix=prefix, batch_size=batch_size)
-    from sentence_transformers import SentenceTransformer
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:  # an install with the runtime extra only
+        raise ConfigError(
+            f"{model}: this model needs torch and sentence-transformers ({error}); without them only "
+            "ONNX exports and static models encode"
+        ) from None
 
     if path.exists() and not (path / "config.json").exists() and not (path / "modules.json").exists():
         raise ConfigError(f"{path}: not a model folder (no modules.json or config.json)")

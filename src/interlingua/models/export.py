@@ -24,79 +24,37 @@ accuracies, the difference in points and the encoding speed of each.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import statistics
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from interlingua.errors import ConfigError
-from interlingua.models.encode import SentenceEncoder, unique_sentences
+from interlingua.models.encode import SentenceEncoder
+from interlingua.models.runtime import (
+    FORMATS,
+    ONNX_INPUTS,
+    ONNX_OUTPUT,
+    ExportInfo,
+    is_export_folder,
+    load_onnx_export,
+    read_export_info,
+    runtime_kind,
+    verify_export,
+)
 
-EXPORT_INFO = "interlingua_export.json"
 ONNX_FILE = "model.onnx"
 TORCH_FILE = "model.safetensors"
-FORMATS = ("onnx", "torch-int8")
 EXPORTERS = ("torchscript", "dynamo")
 DEFAULT_OPSET = 17
 DEFAULT_CHECK_LANGUAGES = "deu,fra,spa,rus,tur"
 ONNX_EXTRA = "pip install 'interlingua[onnx]' (onnx, onnxruntime, onnxscript)"
-_INPUTS = ("input_ids", "attention_mask")
-_OUTPUT = "sentence_embedding"
-
-
-@dataclass
-class ExportInfo:
-    """What ``EXPORT_INFO`` holds: enough to load the export and to trace it to its source."""
-
-    format: str
-    source_model: str
-    source_sha256: str | None
-    model_file: str
-    sha256: str
-    int8: bool
-    max_length: int
-    prefix: str
-    dimension: int
-    opset: int | None = None
-    exporter: str | None = None
-    quantization: str | None = None
-    modules: list[str] = field(default_factory=list)
-    versions: dict[str, str] = field(default_factory=dict)
-    created: str = ""
-    check: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def save(self, folder: Path) -> None:
-        (folder / EXPORT_INFO).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
-
-
-def is_export_folder(path: str | Path) -> bool:
-    """True for a folder written by ``export_model`` (it holds ``EXPORT_INFO``)."""
-    return (Path(path) / EXPORT_INFO).is_file()
-
-
-def read_export_info(folder: str | Path) -> ExportInfo:
-    """The export description of ``folder``; a ``ConfigError`` if it is missing or malformed."""
-    path = Path(folder) / EXPORT_INFO
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        info = ExportInfo(**document)
-    except FileNotFoundError:
-        raise ConfigError(f"{folder}: not an export folder (no {EXPORT_INFO})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
-        raise ConfigError(f"{path}: not a valid export description: {error}") from None
-    if info.format not in FORMATS:
-        raise ConfigError(f"{path}: unknown export format {info.format!r}")
-    return info
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -157,8 +115,8 @@ def _export_onnx(model, path: Path, *, opset: int, exporter: str, max_length: in
     graph = _embedding_graph(model)
     inputs = _probe_inputs(model, min(8, max_length))
     options: dict[str, Any] = {
-        "input_names": list(_INPUTS),
-        "output_names": [_OUTPUT],
+        "input_names": list(ONNX_INPUTS),
+        "output_names": [ONNX_OUTPUT],
         "opset_version": opset,
     }
     if exporter == "dynamo":
@@ -167,7 +125,7 @@ def _export_onnx(model, path: Path, *, opset: int, exporter: str, max_length: in
         options.update(dynamo=True, external_data=False, verbose=False)
     else:
         axes = {0: "batch", 1: "sequence"}
-        options["dynamic_axes"] = {"input_ids": axes, "attention_mask": axes, _OUTPUT: {0: "batch"}}
+        options["dynamic_axes"] = {"input_ids": axes, "attention_mask": axes, ONNX_OUTPUT: {0: "batch"}}
         options["dynamo"] = False
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation warnings about code paths not taken
@@ -264,6 +222,11 @@ def export_model(
     source, output = Path(model), Path(output)
     if is_export_folder(source):
         raise ConfigError(f"{source}: is already an export; export the original model folder")
+    if runtime_kind(source) == "static":
+        raise ConfigError(
+            f"{source}: a static model needs no export: it already encodes without torch, in numpy "
+            "(interlingua encode, or models.runtime.load_runtime_encoder)"
+        )
     _check_output(output)
     st_model = load_encoder(model).model
     st_model.eval()
@@ -345,105 +308,6 @@ def _write_export(
 # --- loading ------------------------------------------------------------------------------------
 
 
-def _default_threads() -> int:
-    """torch's thread count when torch is loaded (so ``--threads`` and OMP_NUM_THREADS apply to both
-    backends), else 0: ONNX Runtime's own choice, one thread per physical core."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    return int(torch.get_num_threads()) if torch is not None else 0
-
-
-class OnnxEncoder:
-    """An ONNX export behind the ``SentenceEncoder`` protocol.
-
-    Each distinct sentence is tokenised once (with the prefix, truncated to ``max_length``), the
-    sentences are sorted by token count and run in batches padded only to the longest of the batch.
-    The ONNX Runtime session starts at the first ``encode``, with ``threads`` intra-op threads
-    (default: torch's setting at that moment, so a caller that sets threads after loading is obeyed).
-    """
-
-    def __init__(
-        self,
-        model_file: str | Path,
-        tokenizer,
-        *,
-        name: str,
-        dimension: int,
-        max_length: int,
-        prefix: str = "",
-        batch_size: int = 128,
-        threads: int | None = None,
-    ) -> None:
-        self.model_file = Path(model_file)
-        self.tokenizer = tokenizer
-        self.name = name
-        self.dimension = dimension
-        self.max_length = max_length
-        self.prefix = prefix
-        self.batch_size = batch_size
-        self.threads = threads
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.pad_left = getattr(tokenizer, "padding_side", "right") == "left"
-        self._session = None
-
-    @property
-    def session(self):
-        if self._session is None:
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads if self.threads is not None else _default_threads()
-            options.inter_op_num_threads = 1
-            try:
-                self._session = onnxruntime.InferenceSession(
-                    str(self.model_file), options, providers=["CPUExecutionProvider"]
-                )
-            except Exception as error:  # ONNX Runtime raises its own exception types
-                raise ConfigError(f"{self.model_file}: cannot load ONNX model: {error}") from error
-        return self._session
-
-    def encode(self, sentences: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        distinct, rows = unique_sentences(sentences)
-        if not distinct:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        token_ids = self.tokenizer(
-            [self.prefix + s for s in distinct], truncation=True, max_length=self.max_length
-        )["input_ids"]
-        order = np.argsort(np.fromiter(map(len, token_ids), dtype=np.int64), kind="stable")
-        vectors = np.empty((len(distinct), self.dimension), dtype=np.float32)
-        from tqdm.auto import tqdm
-
-        with tqdm(total=len(distinct), unit="sent", desc=self.name, disable=not show_progress) as bar:
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                vectors[batch] = self._run([token_ids[i] for i in batch])
-                bar.update(len(batch))
-        return vectors[rows]
-
-    def _run(self, token_ids: list[list[int]]) -> np.ndarray:
-        width = max(1, *(len(ids) for ids in token_ids))
-        input_ids = np.full((len(token_ids), width), self.pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(token_ids), width), dtype=np.int64)
-        for row, ids in enumerate(token_ids):
-            span = slice(width - len(ids), width) if self.pad_left else slice(0, len(ids))
-            input_ids[row, span] = ids
-            attention_mask[row, span] = 1
-        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-        return self.session.run([_OUTPUT], feeds)[0]
-
-
-def _verify(folder: Path, info: ExportInfo) -> Path:
-    from interlingua.evaluation.provenance import sha256_file
-
-    path = folder / info.model_file
-    if not path.is_file():
-        raise ConfigError(f"{folder}: export incomplete, {info.model_file} is missing")
-    if sha256_file.__wrapped__(path) != info.sha256:  # uncached: the file may have been rewritten
-        raise ConfigError(f"{path}: SHA-256 differs from {EXPORT_INFO}; the file was changed or damaged")
-    return path
-
-
 def load_export(
     folder: str | Path,
     *,
@@ -455,30 +319,11 @@ def load_export(
     """A ``SentenceEncoder`` over an export folder; ``prefix`` (when given) replaces the recorded one."""
     folder = Path(folder)
     info = read_export_info(folder)
-    path = _verify(folder, info) if verify else folder / info.model_file
-    prefix = prefix or info.prefix
-    if info.format == "torch-int8":
-        return _load_torch_int8(folder, info, prefix=prefix, batch_size=batch_size)
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise ConfigError(f"loading an ONNX export needs onnxruntime: {ONNX_EXTRA}") from None
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"{folder}: cannot load the export's tokenizer: {error}") from error
-    return OnnxEncoder(
-        path,
-        tokenizer,
-        name=str(folder),
-        dimension=info.dimension,
-        max_length=info.max_length,
-        prefix=prefix,
-        batch_size=batch_size,
-        threads=threads,
-    )
+    if info.format == "onnx":
+        return load_onnx_export(folder, prefix=prefix, batch_size=batch_size, threads=threads, verify=verify)
+    if verify:
+        verify_export(folder, info)
+    return _load_torch_int8(folder, info, prefix=prefix or info.prefix, batch_size=batch_size)
 
 
 def quantize_torch_int8(model):

@@ -18,11 +18,14 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
 
 from interlingua.errors import ConfigError
+
+if TYPE_CHECKING:  # transformers takes half a second to import; the command line lists TOKENIZER_MODELS
+    from transformers import PreTrainedTokenizerFast
 
 PAD, UNK, MASK = "<pad>", "<unk>", "<mask>"
 TOKENIZER_MODELS = ("bpe", "unigram")
@@ -57,6 +60,8 @@ def train_tokenizer(
     max_length: int = 128,
 ) -> PreTrainedTokenizerFast:
     """Train a joint vocabulary on ``texts`` and wrap it as a transformers tokenizer."""
+    from transformers import PreTrainedTokenizerFast
+
     if model not in TOKENIZER_MODELS:
         raise ConfigError(f"unknown tokenizer model {model!r}; choose one of {', '.join(TOKENIZER_MODELS)}")
     special = [PAD, UNK, MASK, *(language_symbol(code) for code in languages)]
