@@ -307,7 +307,10 @@ def _checked(key: str, value: Any, source: str) -> Any:
 def check_meaning(config: TrainConfig) -> None:
     """The checks a value's type and range cannot express, all cheap: they run before any data is
     read or model loaded, so that a mistake costs nothing."""
-    budget = config.budget_seconds()
+    try:
+        budget = config.budget_seconds()
+    except ConfigError as error:
+        raise ConfigError(f"budget: {error}") from None
     if budget is not None and budget <= 0:
         raise ConfigError(f"budget must be more than 0 seconds, not {config.budget!r}")
     for key in ("langs", "eval_langs"):
