@@ -1,6 +1,6 @@
 """Two parts of a training step, each before and after the change that made it faster, side by side.
 
-One command:  python benchmarks/step_components.py [--threads 2] [--repeats 15]
+One command:  python benchmarks/step_components.py [--threads 2] [--repeats 15] [--backbone /work/me5]
 
 * **optimizer update**: AdamW with AMSGrad (the Lightweight recipe's optimiser) over the parameters
   of the real Lightweight objective (encoder at the Lightweight size: 2 layers, d=512, 32k
@@ -11,6 +11,11 @@ One command:  python benchmarks/step_components.py [--threads 2] [--repeats 15]
   (``--length`` pieces a sentence): ``dense`` builds the (B, V) target and calls
   ``F.kl_div`` on it (the code before), ``entries`` keeps the target as (piece, weight) entries and
   gathers (``interlingua.losses.xtr``); ``log-softmax only`` is the floor both share.
+* **DAP step** (with ``--backbone``, e.g. multilingual-e5-small built by ``build_me5_small.py``): one
+  forward and backward pass of the ``dap`` recipe's objective on ``--dap-batch`` real pairs of the
+  ablation's 10 languages, its RTL head predicting over the whole 250k vocabulary (``full``, the code
+  before) and over the English pieces of the training data (``english``, the recipe's default now,
+  as the DAP training scripts); translation ranking alone on the same batch is the floor.
 
 Timed repeats go round-robin over the variants so that a change of machine load hits all alike;
 medians are reported.  Prints a table and writes ``runs/benchmarks/step_components.json``.
@@ -19,6 +24,7 @@ medians are reported.  Prints a table and writes ``runs/benchmarks/step_componen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import statistics
@@ -37,6 +43,7 @@ from interlingua.training.objectives import build_objective
 from interlingua.training.trainer import build_model, load_corpora
 
 SIZE = {"layers": 2, "hidden": 512, "heads": 8, "ffn": 1024, "vocab_size": 32000, "max_length": 64}
+DAP_LANGS = "deu,fra,spa,ita,nld,por,rus,pol,tur,ara"  # the ablation's languages
 OPTIMIZERS = {"for-loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 
 
@@ -52,6 +59,43 @@ def lightweight_parameters(data_root: str | None) -> list[torch.nn.Parameter]:
     for parameter in parameters:
         parameter.grad = torch.randn_like(parameter)
     return parameters
+
+
+def dap_step_times(args: argparse.Namespace) -> tuple[dict[str, float], int]:
+    """Median seconds of one DAP forward + backward per RTL vocabulary (and of TR alone), and |V|."""
+    with tempfile.TemporaryDirectory() as workdir:
+        overrides = {
+            "pretrained": args.backbone,
+            "langs": DAP_LANGS,
+            "output": workdir,
+            "data_root": args.data_root,
+        }
+        config = build_config(recipe="dap", overrides=overrides)
+        corpora = load_corpora(config)
+        model = build_model(config, corpora, Path(workdir))
+    model.max_seq_length = config.max_length  # the recipe's training length, as the trainer sets it
+    english = [t for corpus in corpora for t in corpus.tgt]
+    losses = {
+        f"RTL over {name}": build_objective(model, dataclasses.replace(config, rtl_vocabulary=name), english)
+        for name in ("full", "english")
+    }
+    losses["translation ranking alone"] = build_objective(
+        model, dataclasses.replace(config, objective="translation_ranking")
+    )
+    # One pair of each language in turn, as a temperature-1 sampler mixes them.
+    pairs = [(c.src[i], c.tgt[i]) for i in range(args.dap_batch) for c in corpora][: args.dap_batch]
+    features = [model.preprocess([pair[side] for pair in pairs]) for side in (0, 1)]
+
+    def step(loss: torch.nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            sum(loss([dict(column) for column in features]).values()).backward()
+            for parameter in [*model.parameters(), *loss.parameters()]:
+                parameter.grad = None
+
+        return run
+
+    times = round_robin({name: step(loss) for name, loss in losses.items()}, args.dap_repeats)
+    return times, len(losses["RTL over english"].rtl.vocabulary_ids)
 
 
 def dense_xtr_kl(logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -79,18 +123,8 @@ def round_robin(variants: dict[str, Callable[[], object]], repeats: int) -> dict
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None, help="default: torch's choice")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=128, help="rows of one XTR direction")
-    parser.add_argument("--length", type=int, default=20, help="pieces per sentence in the XTR part")
-    parser.add_argument("--data-root", default=None, help="default: $INTERLINGUA_DATA")
-    parser.add_argument("--output", default="runs/benchmarks/step_components.json")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
+def optimizer_and_kl_times(args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], dict]:
+    """The first two parts' median seconds per variant, and what the JSON records beside them."""
     parameters = lightweight_parameters(args.data_root)
     optimizers = {
         name: torch.optim.AdamW(parameters, lr=1e-3, weight_decay=1e-5, amsgrad=True, **options)
@@ -120,23 +154,46 @@ def main() -> None:
         args.repeats,
     )
     same = abs(dense_xtr_kl(logits, ids, mask).item() - entries_xtr_kl(logits, ids, mask).item())
-
     count = sum(p.numel() for p in parameters)
+    print(f"({count / 1e6:.1f}M parameters; |dense - entries| KL = {same:.2e})")
+    parts = {"AdamW (AMSGrad) update": optimizer_times, "XTR target + KL": kl_times}
+    return parts, {"parameters": count, "kl_abs_difference": same, **SIZE}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="default: torch's choice")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--batch", type=int, default=128, help="rows of one XTR direction")
+    parser.add_argument("--length", type=int, default=20, help="pieces per sentence in the XTR part")
+    parser.add_argument("--data-root", default=None, help="default: $INTERLINGUA_DATA")
+    parser.add_argument(
+        "--backbone", default=None, help="pretrained folder for the DAP part (default: skip it)"
+    )
+    parser.add_argument("--dap-batch", type=int, default=32, help="pairs of the DAP step (the ablation's)")
+    parser.add_argument("--dap-repeats", type=int, default=5)
+    parser.add_argument("--only-dap", action="store_true", help="time the DAP part alone")
+    parser.add_argument("--output", default="runs/benchmarks/step_components.json")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    parts, recorded = ({}, {}) if args.only_dap else optimizer_and_kl_times(args)
+    if args.backbone:
+        parts["DAP forward + backward"], recorded["english_pieces"] = dap_step_times(args)
+        print(f"(RTL over the English pieces: {recorded['english_pieces']:,} of the backbone's vocabulary)")
     print("| part | variant | median ms | vs. the first variant |\n|---|---|---:|---:|")
-    for part, times in (("AdamW (AMSGrad) update", optimizer_times), ("XTR target + KL", kl_times)):
+    for part, times in parts.items():
         first = next(iter(times.values()))
         for name, seconds in times.items():
             print(f"| {part} | {name} | {seconds * 1000:.1f} | {first / seconds:.2f}x |")
-    print(f"({count / 1e6:.1f}M parameters; |dense - entries| KL = {same:.2e})")
     document = {
         "interlingua_version": __version__,
         "torch": torch.__version__,
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "settings": {**vars(args), **SIZE, "parameters": count},
-        "optimizer_median_s": optimizer_times,
-        "xtr_kl_median_s": kl_times,
-        "kl_abs_difference": same,
+        "settings": {**vars(args), **recorded},
+        "median_s": parts,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(document, indent=2))

@@ -23,6 +23,7 @@ from interlingua.losses.lightweight import LightweightLoss
 from interlingua.losses.mlctl import MLCTLLoss
 from interlingua.losses.rtl import RTLLoss
 from interlingua.losses.sim import SimLoss
+from interlingua.losses.tr_plus import RTLTerm, TRPlusLoss, UGTTerm, WordTerm, XTRTerm
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
 from interlingua.losses.xtr import XTRLoss
@@ -88,6 +89,10 @@ OBJECTIVES = {
     "lightweight": lambda model, teacher: LightweightLoss(model),
     "mlctl": lambda model, teacher: MLCTLLoss(model, mlm_probability=0.5),
     "distillation": lambda model, teacher: DistillationLoss(model, teacher),
+    "tr_plus_xtr": lambda model, teacher: TRPlusLoss(model, XTRTerm(model, "ems", LANGUAGES, 4), 0.3),
+    "tr_plus_ugt": lambda model, teacher: TRPlusLoss(model, UGTTerm(model, "lightweight", LANGUAGES), 0.3),
+    "tr_plus_rtl": lambda model, teacher: TRPlusLoss(model, RTLTerm(model, layers=1), 0.3),
+    "tr_plus_word": lambda model, teacher: TRPlusLoss(model, WordTerm(model), 0.3),
 }
 
 

@@ -61,7 +61,7 @@ def test_a_long_sentence_is_encoded_whole_and_positions_do_not_follow_max_length
     )
     assert model[0].auto_model.config.max_position_embeddings == 512  # not the 128 it trains at
     words = ["haus", "gut", "klein", "das"] * 25
-    pieces = model.tokenize([" ".join(words)])["input_ids"].shape[1]
+    pieces = model.preprocess([" ".join(words)])["input_ids"].shape[1]
     assert 100 <= pieces <= 128  # 100 words, none cut at 64
     changed = " ".join(words[:90] + ["ist"] + words[91:])  # a word past piece 64
     model.eval()

@@ -230,3 +230,17 @@ def test_dap_recipe_predicts_over_the_english_pieces_and_full_turns_it_off(tiny_
     assert build_objective(model, full, english).rtl.vocabulary_ids is None
     with pytest.raises(ConfigError, match="needs the pivot side"):
         build_objective(model, config)
+
+
+@pytest.mark.parametrize("term", ["ugt", "rtl", "word"])
+def test_tr_plus_trains_end_to_end(tmp_path, data_root, tiny_backbone, term):
+    config = tiny_config(tmp_path, data_root, "tr", tiny_backbone, objective="tr_plus", token_term=term)
+    run, _ = train(config)
+    log = [json.loads(line) for line in (run.output / "train_log.jsonl").read_text().splitlines()]
+    name = "word_contrastive" if term == "word" else term
+    assert {"translation_ranking", name} <= set(log[0])
+    assert torch.isfinite(torch.tensor(log[0][name]))
+    heads = {
+        key.split(".")[1] for key in load_file(str(run.output / "checkpoints" / "checkpoint-2" / HEADS_FILE))
+    }
+    assert heads == {"ugt": {"predictor"}, "rtl": {"rtl"}, "word": {"head"}}[term]  # the term's own head

@@ -95,7 +95,7 @@ def rtl_layout(
 
 def pivot_vocabulary(tokenizer, sentences: Sequence[str]) -> Tensor:
     """The sorted distinct pieces of ``sentences`` (untruncated, as the DAP script), specials left out."""
-    pieces = {piece for ids in tokenizer(list(sentences))["input_ids"] for piece in ids}
+    pieces = {piece for ids in tokenizer(list(sentences), verbose=False)["input_ids"] for piece in ids}
     return torch.tensor(sorted(pieces - set(tokenizer.all_special_ids)), dtype=torch.long)
 
 

@@ -3,8 +3,9 @@
 Single terms, each usable on its own: ``translation_ranking``, ``xtr``, ``ugt``, ``align``, ``sim``,
 ``ems_contrastive``, ``rtl``, ``cz_nce``, ``distillation``.  The methods, whose terms share one
 forward pass per step: ``lightweight`` (UGT + 2 ALIGN + 2 SIM), ``ems`` (XTR + 2 CL), ``dap``
-(TR + 0.1 RTL), ``mlctl`` (sentence and word CZ-NCE + 0.1 MLM).  See METHODS.md and each loss's
-docstring for the formulas.
+(TR + 0.1 RTL), ``mlctl`` (sentence and word CZ-NCE + 0.1 MLM).  The hybrids: ``tr_plus``
+(translation ranking + ``token_weight`` x one token term, ``token_term``: xtr, ugt, rtl or word).
+See METHODS.md and each loss's docstring for the formulas.
 
 Every loss module is a ``SplitLoss`` (:mod:`interlingua.losses.engine`), so ``cache_chunk_size``
 (GradCache) and ``gather_negatives`` work the same way for all of them.
@@ -33,6 +34,7 @@ from interlingua.losses.lightweight import LightweightLoss
 from interlingua.losses.mlctl import MLCTLLoss
 from interlingua.losses.rtl import RTLLoss, restrict_rtl_vocabulary
 from interlingua.losses.sim import SimLoss
+from interlingua.losses.tr_plus import RTLTerm, TokenTerm, TRPlusLoss, UGTTerm, WordTerm, XTRTerm
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
 from interlingua.losses.xtr import XTRLoss
@@ -48,7 +50,10 @@ def training_languages(config: TrainConfig) -> list[str]:
 
 def needs_language_ids(config: TrainConfig) -> bool:
     """Whether the objective reads each row's source language from ``labels`` (EMS's XTR head)."""
-    return config.objective == "ems" or (config.objective in ("xtr", "ugt") and config.xtr_head == "ems")
+    xtr_heads = config.objective in ("xtr", "ugt") or (
+        config.objective == "tr_plus" and config.token_term in ("xtr", "ugt")
+    )
+    return config.objective == "ems" or (xtr_heads and config.xtr_head == "ems")
 
 
 def _translation_ranking(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
@@ -117,6 +122,30 @@ def _dap(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
+def _token_term(model: SentenceTransformer, config: TrainConfig) -> TokenTerm:
+    languages, width = training_languages(config), config.language_embedding_dim
+    if config.token_term == "xtr":
+        return XTRTerm(model, config.xtr_head, languages, width)
+    if config.token_term == "ugt":
+        return UGTTerm(model, config.xtr_head, languages, width, config.ugt_mask_weight)
+    if config.token_term == "rtl":
+        return RTLTerm(model, config.rtl_layers)
+    if config.token_term == "word":
+        return WordTerm(model, config.lexicon, cross_zero=config.cross_zero)
+    raise ConfigError(f"unknown token_term {config.token_term!r}: choose xtr, ugt, rtl or word")
+
+
+def _tr_plus(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+    return TRPlusLoss(
+        model,
+        _token_term(model, config),
+        config.token_weight,
+        scale=config.scale,
+        margin=config.margin,
+        bidirectional=config.bidirectional,
+    )
+
+
 def _cz_nce(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     return CZNCELoss(model, scale=config.scale, cross_zero=config.cross_zero)
 
@@ -153,6 +182,7 @@ OBJECTIVES: dict[str, Callable[[SentenceTransformer, TrainConfig], nn.Module]] =
     "ems": _ems,
     "rtl": _rtl,
     "dap": _dap,
+    "tr_plus": _tr_plus,
     "cz_nce": _cz_nce,
     "mlctl": _mlctl,
     "distillation": _distillation,
