@@ -422,7 +422,7 @@ def _save_final_model(model: SentenceTransformer, config: TrainConfig, output: P
             model.save(str(staging))
             save_config(config, staging / "train_config.yaml")
     except StorageError as error:
-        raise _final_write_error(output, error) from error
+        raise _final_write_error(output, error.__cause__ or error) from error
 
 
 def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
