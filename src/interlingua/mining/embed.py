@@ -94,10 +94,19 @@ def embed_rows(
         dynamic_ncols=True,
     ) as bar:
         for start, stop in progress.pending(shard_rows):
-            vectors = l2_normalise(vectors_of(lines[start:stop]))
-            output.write(start, vectors.astype(dtype))
+            output.write(start, embed_shard(lines[start:stop], vectors_of, dtype))
             progress.mark(start, stop)
             bar.update(stop - start)
+
+
+def embed_shard(
+    lines: np.ndarray, vectors_of: Callable[[np.ndarray], np.ndarray], dtype: np.dtype
+) -> np.ndarray:
+    """The stored vectors of one shard: ``vectors_of(lines)`` normalised and cast to ``dtype``.
+
+    The unit of work of both engines, so that a shard stored by a Ray worker has the same bytes.
+    """
+    return l2_normalise(vectors_of(lines)).astype(dtype)
 
 
 def precomputed_vectors(source: EmbeddingFile) -> Callable[[np.ndarray], np.ndarray]:

@@ -106,23 +106,12 @@ def search(
 
     Resumes from ``folder/<name>.progress.json``: query ranges already finished are skipped.
     """
-    n_queries, _ = queries.shape
-    n_keys, _ = keys.shape
-    k = min(settings.k, n_keys)
-    sims_file = folder / f"{name}.sims.npy"
-    ids_file = folder / f"{name}.ids.npy"
-    if not sims_file.exists():
-        MatrixFile.create(ids_file, n_queries, k, np.int64)
-        MatrixFile.create(sims_file, n_queries, k, np.float32)
-    sims_out, ids_out = MatrixFile(sims_file), MatrixFile(ids_file)
-    progress = RangeProgress(folder / f"{name}.progress.json", n_queries)
-    if progress.rows_done() == n_queries:
+    progress, k = prepare(queries, keys, settings, folder, name)
+    if progress.rows_done() == progress.total:
         return
-    index = (
-        _load_or_build_index(keys, settings, plan, folder, name, show_progress) if settings.index else None
-    )
+    index = load_or_build_index(keys, settings, plan, folder, name, show_progress) if settings.index else None
     with tqdm(
-        total=n_queries,
+        total=progress.total,
         initial=progress.rows_done(),
         desc=f"k-NN {name}",
         unit="query",
@@ -130,11 +119,44 @@ def search(
         dynamic_ncols=True,
     ) as bar:
         for start, stop in progress.pending(plan.query_rows):
-            sims, ids = _search_block(queries.read(start, stop), keys, index, settings, plan, k)
-            sims_out.write(start, sims)
-            ids_out.write(start, ids)
+            sims, ids = search_rows(queries, keys, index, settings, plan, k, start, stop)
+            store_rows(folder, name, start, sims, ids)
             progress.mark(start, stop)
             bar.update(stop - start)
+
+
+def prepare(
+    queries: MatrixFile, keys: MatrixFile, settings: SearchSettings, folder: Path, name: str
+) -> tuple[RangeProgress, int]:
+    """Create direction ``name``'s result files if they are missing; its progress and its k."""
+    n_queries, _ = queries.shape
+    k = min(settings.k, keys.shape[0])
+    sims_file = folder / f"{name}.sims.npy"
+    if not sims_file.exists():
+        MatrixFile.create(folder / f"{name}.ids.npy", n_queries, k, np.int64)
+        MatrixFile.create(sims_file, n_queries, k, np.float32)
+    return RangeProgress(folder / f"{name}.progress.json", n_queries), k
+
+
+def search_rows(
+    queries: MatrixFile,
+    keys: MatrixFile,
+    index,
+    settings: SearchSettings,
+    plan: MiningPlan,
+    k: int,
+    start: int,
+    stop: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities and ids of the k nearest keys of queries ``start:stop``: the unit of work of
+    both engines (a Ray worker runs exactly this on its block)."""
+    return _search_block(queries.read(start, stop), keys, index, settings, plan, k)
+
+
+def store_rows(folder: Path, name: str, start: int, sims: np.ndarray, ids: np.ndarray) -> None:
+    """Write one block's results into direction ``name``'s result files, from row ``start``."""
+    MatrixFile(folder / f"{name}.sims.npy").write(start, sims)
+    MatrixFile(folder / f"{name}.ids.npy").write(start, ids)
 
 
 def _search_block(
@@ -172,7 +194,7 @@ def _exact_candidates(block: np.ndarray, keys: MatrixFile, k: int, key_rows: int
     return best_ids
 
 
-def _load_or_build_index(
+def load_or_build_index(
     keys: MatrixFile, settings: SearchSettings, plan: MiningPlan, folder: Path, name: str, show_progress: bool
 ):
     """The FAISS index over ``keys``: read from ``folder`` if a previous run saved it, else built."""

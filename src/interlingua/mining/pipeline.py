@@ -46,6 +46,7 @@ from interlingua.mining.store import (
 )
 
 STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,16 @@ class MiningConfig:
     summary: Path | None = None
     show_progress: bool = False
     threads: int | None = None
+    engine: str = "local"
+    ray_address: str | None = None
 
     def validate(self) -> None:
         check_margin(self.margin)
         check_mode(self.mode)
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.ray_address and self.engine != "ray":
+            raise ConfigError("a Ray address is given, but the engine is not ray (add --engine ray)")
         has_embeddings = self.src_embeddings is not None or self.tgt_embeddings is not None
         if (self.model is None) == (not has_embeddings):
             raise ConfigError("give either a model or precomputed embeddings (source and target), not both")
@@ -129,6 +136,21 @@ class _StageClock:
 def run_mining(config: MiningConfig) -> dict:
     """Run (or resume) every stage of ``config`` and return the run summary (also saved as JSON)."""
     config.validate()
+    with open_engine(config) as engine:
+        return _mine(config, engine)
+
+
+def open_engine(config: MiningConfig):
+    """What runs the units of work of the heavy stages: this process, or Ray workers."""
+    if config.engine == "ray":
+        # Imported here: the default engine must work without Ray installed.
+        from interlingua.mining.ray_engine import RayEngine
+
+        return RayEngine(config.ray_address, threads=config.threads, max_memory=config.max_memory)
+    return LocalEngine()
+
+
+def _mine(config: MiningConfig, engine) -> dict:
     if config.threads:
         _limit_threads(config.threads)
     began = time.perf_counter()
@@ -164,7 +186,7 @@ def run_mining(config: MiningConfig) -> dict:
     elif embed_stage.started:
         dim = MatrixFile(embed_stage.path / "src.npy").shape[1]
     else:
-        encoder = _load_encoder(config)
+        encoder = engine.load_encoder(config)
         dim = encoder.dimension
     plan = make_plan(
         src_rows=len(src_lines),
@@ -185,24 +207,24 @@ def run_mining(config: MiningConfig) -> dict:
                 ("src", src_lines, src_texts, config.src_embeddings),
                 ("tgt", tgt_lines, tgt_texts, config.tgt_embeddings),
             )
-            _embed(config, embed_stage, sides, dim, plan, encoder)
+            _embed(config, embed_stage, sides, plan, encoder, dim, engine)
 
     knn_print = {"embed": embed_print, "search": asdict(config.search)}
     knn_stage = StageFolder(work, "knn", knn_print)
     with clock.stage(knn_stage):
         if not knn_stage.complete:
-            _search(config, embed_stage.path, knn_stage, plan)
+            _search(config, embed_stage.path, knn_stage, plan, engine)
 
     score_print = {"knn": knn_print, "margin": config.margin}
     score_stage = StageFolder(work, "score", score_print)
     with clock.stage(score_stage):
         if not score_stage.complete:
-            _score(knn_stage.path, score_stage, config.margin, plan)
+            _score(knn_stage.path, score_stage, config.margin, plan, engine)
 
     select_stage = StageFolder(work, "select", {"score": score_print, "mode": config.mode})
     with clock.stage(select_stage):
         if not select_stage.complete:
-            _select(score_stage.path, select_stage, config.mode)
+            _select(score_stage.path, select_stage, config.mode, engine)
 
     with clock.stage("write"):
         scores = np.load(select_stage.path / "scores.npy")
@@ -213,13 +235,14 @@ def run_mining(config: MiningConfig) -> dict:
     summary = _summary(
         config, plan, clock, selection, scores, src_texts, tgt_texts, src_lines, tgt_lines, dim
     )
+    summary["engine"] = engine.describe()
     summary["wall_seconds"] = round(time.perf_counter() - began, 3)
     atomic_write_json(config.summary_path, summary)
     return summary
 
 
 def _embed(
-    config: MiningConfig, stage: StageFolder, sides: tuple, dim: int, plan: MiningPlan, encoder
+    config: MiningConfig, stage: StageFolder, sides: tuple, plan: MiningPlan, encoder, dim: int, engine
 ) -> None:
     """Fill each side's embedding matrix shard by shard, from the model or precomputed vectors."""
     if not stage.started:
@@ -227,34 +250,23 @@ def _embed(
         for name, lines, _, _ in sides:
             MatrixFile.create(stage.path / f"{name}.npy", len(lines), dim, STORAGE_DTYPES[config.storage])
         stage.begin()
-    for name, lines, texts, vectors in sides:
-        progress = RangeProgress(stage.path / f"{name}.progress.json", len(lines))
-        if progress.rows_done() < len(lines) and vectors is None and encoder is None:
-            encoder = _load_encoder(config)
-        embed.embed_rows(
-            lines,
-            embed.precomputed_vectors(vectors) if vectors else embed.encoded_vectors(encoder, texts),
-            MatrixFile(stage.path / f"{name}.npy"),
-            progress,
-            plan.embed_rows,
-            description=f"embed {name}",
-            show_progress=config.show_progress,
-        )
+    engine.embed(config, stage.path, sides, plan, encoder)
     stage.finish()
 
 
-def _search(config: MiningConfig, embed_folder: Path, stage: StageFolder, plan: MiningPlan) -> None:
+def _search(config: MiningConfig, embed_folder: Path, stage: StageFolder, plan: MiningPlan, engine) -> None:
     """k nearest neighbours of every source among the targets, and of every target among the sources."""
     if not stage.started:
         stage.reset()
         stage.begin()
-    src_vectors, tgt_vectors = MatrixFile(embed_folder / "src.npy"), MatrixFile(embed_folder / "tgt.npy")
-    for name, queries, keys in (
-        ("forward", src_vectors, tgt_vectors),
-        ("backward", tgt_vectors, src_vectors),
-    ):
-        knn.search(queries, keys, config.search, plan, stage.path, name, show_progress=config.show_progress)
+    engine.search(config, embed_folder, stage.path, plan)
     stage.finish()
+
+
+def search_directions(embed_folder: Path) -> tuple[tuple[str, MatrixFile, MatrixFile], ...]:
+    """(name, queries, keys) of the two k-NN directions."""
+    src_vectors, tgt_vectors = MatrixFile(embed_folder / "src.npy"), MatrixFile(embed_folder / "tgt.npy")
+    return ("forward", src_vectors, tgt_vectors), ("backward", tgt_vectors, src_vectors)
 
 
 def _write(
@@ -353,20 +365,30 @@ def _check_embedding_files(config: MiningConfig, src_line_count: int, tgt_line_c
     return dims[0]
 
 
-def _score(knn_folder: Path, stage: StageFolder, margin: str, plan: MiningPlan) -> None:
+def _score(knn_folder: Path, stage: StageFolder, margin: str, plan: MiningPlan, engine) -> None:
     stage.reset()
-    rows = plan.query_rows
-    src_means = scoring.neighbourhood_means(knn_folder, "forward", rows)
-    tgt_means = scoring.neighbourhood_means(knn_folder, "backward", rows)
-    for name, own, other in (("forward", src_means, tgt_means), ("backward", tgt_means, src_means)):
-        best, scores = scoring.best_matches(knn_folder, name, own, other, margin, rows)
-        np.save(stage.path / f"{name}.best.npy", best)
-        np.save(stage.path / f"{name}.scores.npy", scores)
+    engine.score(knn_folder, stage.path, margin, plan.query_rows)
     stage.finish()
 
 
-def _select(score_folder: Path, stage: StageFolder, mode: str) -> None:
+def _select(score_folder: Path, stage: StageFolder, mode: str, engine) -> None:
     stage.reset()
+    engine.select(score_folder, stage.path, mode)
+    stage.finish()
+
+
+def score_files(knn_folder: Path, score_folder: Path, margin: str, block_rows: int) -> None:
+    """Each sentence's best match by margin, both directions, from the stored neighbours."""
+    src_means = scoring.neighbourhood_means(knn_folder, "forward", block_rows)
+    tgt_means = scoring.neighbourhood_means(knn_folder, "backward", block_rows)
+    for name, own, other in (("forward", src_means, tgt_means), ("backward", tgt_means, src_means)):
+        best, scores = scoring.best_matches(knn_folder, name, own, other, margin, block_rows)
+        np.save(score_folder / f"{name}.best.npy", best)
+        np.save(score_folder / f"{name}.scores.npy", scores)
+
+
+def select_files(score_folder: Path, select_folder: Path, mode: str) -> None:
+    """The candidate pairs of ``mode`` from the scored best matches of both directions."""
     scores, src, tgt = select_candidates(
         np.load(score_folder / "forward.best.npy"),
         np.load(score_folder / "forward.scores.npy"),
@@ -374,10 +396,52 @@ def _select(score_folder: Path, stage: StageFolder, mode: str) -> None:
         np.load(score_folder / "backward.scores.npy"),
         mode,
     )
-    np.save(stage.path / "scores.npy", scores)
-    np.save(stage.path / "src.npy", src)
-    np.save(stage.path / "tgt.npy", tgt)
-    stage.finish()
+    np.save(select_folder / "scores.npy", scores)
+    np.save(select_folder / "src.npy", src)
+    np.save(select_folder / "tgt.npy", tgt)
+
+
+class LocalEngine:
+    """The default engine: every unit of work in this process, one after another; needs no Ray."""
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def describe(self) -> dict:
+        return {"name": "local"}
+
+    def load_encoder(self, config: MiningConfig):
+        return _load_encoder(config)
+
+    def embed(self, config: MiningConfig, folder: Path, sides: tuple, plan: MiningPlan, encoder) -> None:
+        for name, lines, texts, vectors in sides:
+            progress = RangeProgress(folder / f"{name}.progress.json", len(lines))
+            if progress.rows_done() < len(lines) and vectors is None and encoder is None:
+                encoder = _load_encoder(config)
+            embed.embed_rows(
+                lines,
+                embed.precomputed_vectors(vectors) if vectors else embed.encoded_vectors(encoder, texts),
+                MatrixFile(folder / f"{name}.npy"),
+                progress,
+                plan.embed_rows,
+                description=f"embed {name}",
+                show_progress=config.show_progress,
+            )
+
+    def search(self, config: MiningConfig, embed_folder: Path, knn_folder: Path, plan: MiningPlan) -> None:
+        for name, queries, keys in search_directions(embed_folder):
+            knn.search(
+                queries, keys, config.search, plan, knn_folder, name, show_progress=config.show_progress
+            )
+
+    def score(self, knn_folder: Path, score_folder: Path, margin: str, block_rows: int) -> None:
+        score_files(knn_folder, score_folder, margin, block_rows)
+
+    def select(self, score_folder: Path, select_folder: Path, mode: str) -> None:
+        select_files(score_folder, select_folder, mode)
 
 
 def _summary(
