@@ -22,6 +22,7 @@ import yaml
 
 from interlingua.atomic import write_text
 from interlingua.data.languages import parse_language_list
+from interlingua.data.parallel import find_user_pairs
 from interlingua.errors import ConfigError
 from interlingua.validation import BOUND_KEYS, check_value
 
@@ -323,3 +324,5 @@ def check_meaning(config: TrainConfig) -> None:
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
     write_text(path, yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
+    for path in config.pairs:  # names and partner files only: the text is read with the corpora
+        find_user_pairs(path, pivot=config.pivot)

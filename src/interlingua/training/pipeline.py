@@ -11,7 +11,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from interlingua.data.corpora import DATA_ROOT_ENV, resolve_data_root
 from interlingua.data.languages import TATOEBA112, parse_language_list
+from interlingua.errors import ConfigError
 from interlingua.evaluation.report import write_json
 from interlingua.evaluation.tatoeba import TatoebaResult, evaluate_tatoeba
 from interlingua.models.encode import SentenceTransformerEncoder
@@ -24,22 +26,34 @@ logger = logging.getLogger(__name__)
 
 def tatoeba_languages(config: TrainConfig, trained: Sequence[str] = ()) -> list[str]:
     """The languages to score: ``eval_langs``, else the trained ones that have a Tatoeba test set
-    (``langs``, or ``trained`` without them: a streaming run trains on its shard index's)."""
+    (``langs``, and ``trained`` with ``pairs``; a streaming run without ``langs``: its shard index's)."""
     if config.eval_langs is not None:
         return [language.code for language in parse_language_list(config.eval_langs)]
-    codes = config.langs or list(trained)
+    codes = [*config.langs, *trained] if config.pairs else config.langs or list(trained)
     if not codes:
         return []
     return [language.code for language in parse_language_list(codes) if language.code in TATOEBA112]
 
 
-def evaluate_run(config: TrainConfig, run: TrainingRun, model) -> TatoebaResult | None:
+def evaluation_root(config: TrainConfig) -> Path | None:
+    """The data root of the Tatoeba scoring, found before training: a run on the user's own files
+    (``pairs``) with no data root skips the scoring, instead of failing once the work is done."""
+    try:
+        return resolve_data_root(config.data_root)
+    except ConfigError:
+        if config.langs or config.eval_langs:
+            raise
+        logger.warning("no data root (--data-root or $%s): the model will not be scored", DATA_ROOT_ENV)
+        return None
+
+
+def evaluate_run(config: TrainConfig, run: TrainingRun, model, data_root: Path) -> TatoebaResult | None:
     languages = tatoeba_languages(config, sorted({corpus["src_lang"] for corpus in run.corpora}))
     if not languages:
         logger.warning("none of the trained languages has a Tatoeba test set: skipping the evaluation")
         return None
     encoder = SentenceTransformerEncoder(model, name=str(run.output), batch_size=256)
-    result = evaluate_tatoeba(encoder, config.data_root, languages)
+    result = evaluate_tatoeba(encoder, data_root, languages)
     write_json(result.to_json(), Path(run.output) / "tatoeba_results.json")
     return result
 
@@ -48,10 +62,11 @@ def train_and_evaluate(config: TrainConfig) -> TatoebaResult | None:
     """Train as configured, then score and report; returns the Tatoeba result (None if skipped).
 
     In a multi-process run the main process alone scores and reports; the others return None."""
+    data_root = evaluation_root(config)
     run, model = train(config)
     if not process_state().is_main_process:
         return None
-    result = evaluate_run(config, run, model)
+    result = evaluate_run(config, run, model, data_root) if data_root is not None else None
     write_summary(config, run, result.summary() if result else None)
     if result:
         print(result.to_table())
