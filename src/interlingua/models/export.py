@@ -6,11 +6,12 @@ Two formats, both written to a folder that ``load_encoder`` recognises by its ``
   transformer, the model's pooling (and any later modules) and the L2 normalisation, with dynamic
   batch and sequence axes; optionally int8 (ONNX Runtime dynamic quantisation: int8 weights of the
   matrix products and embeddings, one scale per output channel, activations quantised on the fly).
-  ``OnnxEncoder`` runs it with ONNX Runtime and the tokenizer saved beside it, so neither torch nor
-  sentence-transformers runs at encoding time.  The graph is traced with torch's TorchScript
-  exporter by default: for BERT and XLM-R encoders under transformers 5 it exports in about a
-  second and reproduces PyTorch to 1e-7, where the dynamo exporter takes several times longer for
-  the same graph (it stays available, and writes opset 18 or newer).
+  ``OnnxEncoder`` (``models.runtime``, with the export's description) runs it with ONNX Runtime and
+  the tokenizer saved beside it, so neither torch nor sentence-transformers is imported to encode.
+  The graph is traced with torch's TorchScript exporter by default: for BERT and XLM-R encoders
+  under transformers 5 it exports in about a second and reproduces PyTorch to 1e-7, where the
+  dynamo exporter takes several times longer for the same graph (it stays available, and writes
+  opset 18 or newer).
 * ``torch-int8``: the model folder as it is; ``load_export`` applies torch's dynamic int8
   quantisation to every ``nn.Linear`` when loading (a deterministic function of the fp32 weights,
   so nothing quantised needs storing).
