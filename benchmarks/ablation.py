@@ -6,9 +6,10 @@ encoder: 2 layers, d=512); DAP, ML-CTL and translation ranking trained from a pr
 devtest (xSIM error %, xx -> eng) on the trained languages, next to its starting point (the
 untrained scratch encoder, or the backbone itself).
 
-What is equal across rows: languages, corpora, wall-clock budget, seed, maximum length, warm-up
-fraction (the recipes' warm-ups of 2,000 / 10,000 steps would never end in a short run), and per
-group the size knobs (scratch: layers, width, heads, FFN, vocabulary, batch; backbone: batch).
+What is equal across rows: languages, corpora, budget, seed, maximum length (``--max-length``,
+200 pieces: the Lightweight paper's; EMS's is 120), warm-up fraction (5%: the recipes' 2,000 /
+10,000 steps are clamped to that in a short run anyway), and per group the size knobs (scratch:
+layers, width, heads, FFN, vocabulary, batch; backbone: batch).
 What stays each recipe's own: the objective and its weights, temperature, learning rate, AMSGrad,
 schedule and sampling temperature.  Two diagnostic rows take EMS apart: ``ems-lr1e-3`` runs the
 EMS objective at the `tr` recipe's learning rate (objective vs optimiser settings), and
@@ -16,6 +17,19 @@ EMS objective at the `tr` recipe's learning rate (objective vs optimiser setting
 autocast (faster steps on a CPU with AMX: same budget, more pairs; does the result hold?).  The TR
 row on the backbone takes DAP's optimisation (AdamW 5e-5, no weight decay): the `tr` recipe's 1e-3
 is for training from scratch.
+
+Round 2 (issue 13): does token-level alignment pay *on top of* translation ranking?
+``tr-at-ems-steps`` trains TR for the steps the ``ems`` row trained (no budget): does throughput
+explain EMS's gap?  ``ems-cl-only``, ``tr-tau0.1``, ``ems-no-amsgrad``, ``ems-t1`` (sampling
+temperature 1), ``ems-linear`` (linear decay), ``ems-cw10`` (contrastive weight 10 instead of 2) and
+``lightweight-align-only`` take EMS and Lightweight apart; ``tr-scratch-len64`` trains TR at 64
+pieces (what a longer maximum length costs and gains, on FLORES above all).  The hybrids
+``tr+TERM{0.1,0.5}`` are the ``tr`` recipe plus lambda x one token-level term (objective
+``tr_plus``: ``xtr``, ``ugt``, ``rtl`` over the English pieces, or ML-CTL's ``word`` term), from
+scratch and, with the ``-me5`` suffix, from the backbone at the ``tr-backbone`` row's optimiser.
+Two modifiers apply to any row: ``NAME@3x`` trains it at 3 x ``--budget`` (which way the curves
+go), ``NAME@all`` on every training corpus (Tatoeba-Challenge, WMT, TICO-19, Bible: what the domain
+mix does to FLORES against Tatoeba); ``NAME@3x@all`` both.
 
 Budgets count process CPU time (``budget_clock: cpu``) on one thread per row by default: on a shared
 machine a wall-clock budget buys a row fewer steps whenever others load the cores, a CPU-time budget
@@ -32,6 +46,15 @@ per backbone row; each line below is one pair of rows on the two cores):
     $A --rows dap --budget 10m & $A --rows mlctl --budget 10m; wait
     $A --rows tr-backbone --budget 10m
     $A --table        # the collected table, as markdown
+
+Round 2 (rows as above, two queues; the modifiers after the rows they repeat):
+    $A --rows tr-scratch,ems,tr-at-ems-steps,tr-tau0.1,tr-scratch-len64 --budget 20m
+    $A --rows ems-cl-only,ems-no-amsgrad,ems-t1,ems-linear,ems-cw10,lightweight-align-only --budget 20m
+    $A --rows tr+xtr0.1,tr+xtr0.5,tr+ugt0.1,tr+ugt0.5,tr+rtl0.1,tr+rtl0.5,tr+word0.1,tr+word0.5 --budget 20m
+    $A --rows tr-backbone,tr+xtr0.1-me5,tr+xtr0.5-me5,tr+rtl0.1-me5,tr+rtl0.5-me5 --budget 10m
+    $A --rows tr+ugt0.1-me5,tr+ugt0.5-me5,tr+word0.1-me5,tr+word0.5-me5 --budget 10m
+    $A --rows tr-scratch@3x,BEST1@3x,BEST2@3x,BEST3@3x --budget 20m
+    $A --rows tr-scratch@all,BEST-HYBRID@all --budget 20m
 
 The backbone is the output of ``/work/shared/tools/build_me5_small.py /tmp/me5`` (``/tmp/me5`` the
 Hugging Face folder, ``/tmp/me5-st`` the sentence-transformers folder, the distillation teacher).
@@ -56,11 +79,18 @@ from interlingua.evaluation.flores import evaluate_flores
 from interlingua.evaluation.tatoeba import TatoebaResult, evaluate_tatoeba
 from interlingua.models.encode import SentenceTransformerEncoder
 from interlingua.models.encoder import load_pretrained_encoder
-from interlingua.training.config import TrainConfig, build_config
+from interlingua.training.config import TrainConfig, build_config, parse_duration
 from interlingua.training.pipeline import train_and_evaluate
 from interlingua.training.trainer import build_model, load_corpora, seed_everything
 
 SCRATCH, BACKBONE = "scratch", "backbone"
+
+
+ALL_CORPORA = ["tatoeba_challenge", "wmt", "tico19", "bible"]
+BACKBONE_TR = {"learning_rate": 5e-5, "weight_decay": 0.0}  # DAP's optimisation: 1e-3 is for scratch
+TOKEN_TERMS = ("xtr", "ugt", "rtl", "word")
+# DAP's RTL weight, and EMS's ratio of XTR to its contrastive term (1 : 2).
+TOKEN_WEIGHTS = (0.1, 0.5)
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,18 @@ class Row:
     recipe: str
     start: str  # SCRATCH or BACKBONE
     overrides: dict[str, Any] = field(default_factory=dict)
+    steps_of: str | None = None  # train for the steps this row trained (same modifiers), no budget
+
+
+def hybrid_rows() -> list[Row]:
+    """The ``tr`` recipe + lambda x each token term, from scratch and from the backbone."""
+    rows = []
+    for term in TOKEN_TERMS:
+        for weight in TOKEN_WEIGHTS:
+            keys = {"objective": "tr_plus", "token_term": term, "token_weight": weight}
+            rows.append(Row(f"tr+{term}{weight}", "tr", SCRATCH, keys))
+            rows.append(Row(f"tr+{term}{weight}-me5", "tr", BACKBONE, {**keys, **BACKBONE_TR}))
+    return rows
 
 
 ROWS = [
@@ -86,8 +128,41 @@ ROWS = [
     Row("distill", "distill", SCRATCH, {"hidden": 384, "heads": 6}),
     Row("dap", "dap", BACKBONE),
     Row("mlctl", "mlctl", BACKBONE),
-    Row("tr-backbone", "tr", BACKBONE, {"learning_rate": 5e-5, "weight_decay": 0.0}),
+    Row("tr-backbone", "tr", BACKBONE, BACKBONE_TR),
+    # Round 2 (issue 13).
+    Row("tr-at-ems-steps", "tr", SCRATCH, steps_of="ems"),
+    Row("tr-tau0.1", "tr", SCRATCH, {"scale": 10.0}),
+    Row("tr-scratch-len64", "tr", SCRATCH, {"max_length": 64}),
+    Row("ems-no-amsgrad", "ems", SCRATCH, {"amsgrad": False}),
+    Row("ems-t1", "ems", SCRATCH, {"sampling_temperature": 1.0}),
+    Row("ems-linear", "ems", SCRATCH, {"schedule": "linear"}),
+    Row("ems-cw10", "ems", SCRATCH, {"contrastive_weight": 10.0}),
+    Row("lightweight-align-only", "lightweight", SCRATCH, {"objective": "align"}),
+    *hybrid_rows(),
 ]
+ROWS_BY_NAME = {row.name: row for row in ROWS}
+MODIFIERS = ("3x", "all")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A row as one invocation runs it: ``NAME[@3x][@all]``."""
+
+    spec: str
+    row: Row
+    budget_factor: int
+    all_corpora: bool
+
+    def spec_of(self, name: str) -> str:
+        """Another row's spec with this run's modifiers."""
+        return name + self.spec.removeprefix(self.row.name)
+
+
+def parse_run(spec: str) -> Run:
+    name, *modifiers = spec.split("@")
+    if name not in ROWS_BY_NAME or any(m not in MODIFIERS for m in modifiers):
+        raise SystemExit(f"unknown row {spec!r}: a row name, then optionally @3x and/or @all")
+    return Run(spec, ROWS_BY_NAME[name], 3 if "3x" in modifiers else 1, "all" in modifiers)
 
 
 def shared_overrides(args: argparse.Namespace, start: str) -> dict[str, Any]:
@@ -97,8 +172,8 @@ def shared_overrides(args: argparse.Namespace, start: str) -> dict[str, Any]:
         "budget": args.budget,
         "budget_clock": args.budget_clock,
         "threads": args.threads,
-        "max_steps": None,
-        "max_length": 64,
+        "max_steps": args.max_steps,
+        "max_length": args.max_length,
         "warmup": 0.05,
         "seed": args.seed,
         "max_pairs_per_language": args.max_pairs_per_language,
@@ -141,25 +216,44 @@ def starting_point(args: argparse.Namespace, start: str, output: Path) -> dict[s
         output.mkdir(parents=True, exist_ok=True)
         model = build_model(config, load_corpora(config), output)
     else:
-        model = load_pretrained_encoder(args.backbone, max_length=config.max_length, pooling="mean")
+        model = load_pretrained_encoder(args.backbone, pooling="mean")  # at its own length, as trained
     return score(model, f"{start} (untrained)", config)
 
 
-def run_row(args: argparse.Namespace, row: Row, output: Path) -> dict[str, Any]:
-    overrides = {**shared_overrides(args, row.start), **row.overrides, "output": str(output)}
-    config = build_config(recipe=row.recipe, overrides=overrides)
+def run_overrides(args: argparse.Namespace, run: Run, finished: dict[str, Any]) -> dict[str, Any]:
+    """What the run changes in the shared settings: its row's keys, budget and corpora."""
+    overrides = {**shared_overrides(args, run.row.start), **run.row.overrides}
+    if run.budget_factor != 1:
+        overrides["budget"] = f"{parse_duration(args.budget) * run.budget_factor:g}s"
+    if run.all_corpora:
+        overrides["corpora"] = ALL_CORPORA
+    if run.row.steps_of:
+        source = run.spec_of(run.row.steps_of)
+        if source not in finished["rows"]:
+            raise SystemExit(f"{run.spec} trains for the steps of {source}: run {source} first")
+        overrides.update(max_steps=finished["rows"][source]["steps"], budget=None)
+    return overrides
+
+
+def run_row(args: argparse.Namespace, run: Run, output: Path, finished: dict[str, Any]) -> dict[str, Any]:
+    config = build_config(
+        recipe=run.row.recipe, overrides={**run_overrides(args, run, finished), "output": str(output)}
+    )
     started = time.monotonic()
     tatoeba = train_and_evaluate(config)  # trains, then scores Tatoeba on the trained languages
     summary = json.loads((output / "training_summary.json").read_text())
-    model = load_pretrained_encoder(output, max_length=config.max_length)
+    model = load_pretrained_encoder(output)  # at the length it was saved with, not the training one
     return {
-        **score(model, row.name, config, tatoeba),
+        **score(model, run.spec, config, tatoeba),
         "steps": summary["steps"],
         "pairs_seen": summary["pairs_seen"],
         "train_seconds": summary["train_seconds"],
         "wall_seconds": round(time.monotonic() - started, 1),
         "learning_rate": config.learning_rate,
-        "budget": f"{config.budget} of {config.budget_clock} time on {config.threads or 'all'} thread(s)"
+        "budget": (
+            f"{config.budget} of {config.budget_clock} time" if config.budget else f"{config.max_steps} steps"
+        )
+        + f" on {config.threads or 'all'} thread(s)"
         + (", bf16" if config.bf16 else ""),
     }
 
@@ -178,10 +272,15 @@ def collect(output: Path) -> dict[str, Any]:
     for start in (SCRATCH, BACKBONE):
         if (path := output / f"start-{start}" / "result.json").exists():
             found["starts"][start] = json.loads(path.read_text())
-    for row in ROWS:
-        if (path := output / row.name / "result.json").exists():
-            found["rows"][row.name] = json.loads(path.read_text())
+    for path in sorted(output.glob("*/result.json")):
+        if path.parent.name.split("@")[0] in ROWS_BY_NAME:
+            found["rows"][path.parent.name] = json.loads(path.read_text())
     return found
+
+
+def table_order(spec: str) -> tuple[int, str]:
+    """Rows in the order of ROWS, each followed by its modified runs."""
+    return ROWS.index(ROWS_BY_NAME[spec.split("@")[0]]), spec
 
 
 def table(results: dict[str, Any]) -> str:
@@ -190,12 +289,13 @@ def table(results: dict[str, Any]) -> str:
         "| FLORES xSIM err. % (start -> trained) |",
         "|---|---|---|---:|---:|---|---|",
     ]
-    for row in ROWS:
-        if row.name not in results["rows"] or row.start not in results["starts"]:
+    for spec in sorted(results["rows"], key=table_order):
+        row = ROWS_BY_NAME[spec.split("@")[0]]
+        if row.start not in results["starts"]:
             continue
-        result, start = results["rows"][row.name], results["starts"][row.start]
+        result, start = results["rows"][spec], results["starts"][row.start]
         lines.append(
-            f"| {row.name} | {row.start} | {result['budget']} | {result['steps']} | "
+            f"| {spec} | {row.start} | {result['budget']} | {result['steps']} | "
             f"{result['pairs_seen']:,} | "
             f"{start['tatoeba']:.1f} -> **{result['tatoeba']:.1f}** | "
             f"{start['flores_xsim_error']:.1f} -> **{result['flores_xsim_error']:.1f}** |"
@@ -223,8 +323,14 @@ def main() -> None:
     )
     parser.add_argument("--teacher-prefix", default="query: ")
     parser.add_argument("--output", default="runs/ablation", help="folder of the runs and their results")
-    parser.add_argument("--rows", default=",".join(row.name for row in ROWS), help="rows to run")
+    parser.add_argument(
+        "--rows",
+        default=",".join(row.name for row in ROWS),
+        help="rows: NAME[@3x][@all],...",
+    )
+    parser.add_argument("--max-length", type=int, default=200, help="pieces per training sentence, every row")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--max-steps", type=int, default=None, help="also stop there (a smoke test)")
     parser.add_argument("--max-pairs-per-language", type=int, default=None)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=512)
@@ -243,20 +349,21 @@ def main() -> None:
         return
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # for the scoring of the starting points too
-    wanted = [row for row in ROWS if row.name in args.rows.split(",")]
+    wanted = [parse_run(spec) for spec in args.rows.split(",") if spec]
     finished = collect(output)
-    for start in sorted({row.start for row in wanted} - set(finished["starts"])):
+    for start in sorted({run.row.start for run in wanted} - set(finished["starts"])):
         # Built in a folder of this process's own: a concurrent invocation may build it too.
         scratch_folder = output / f".start-{start}.{os.getpid()}"
         result = starting_point(args, start, scratch_folder)
         write_result(output / f"start-{start}", {**result, "settings": vars(args)})
         shutil.rmtree(scratch_folder, ignore_errors=True)
-    for row in wanted:
-        if row.name in finished["rows"]:
+    for run in wanted:
+        if run.spec in finished["rows"]:
             continue  # finished by an earlier invocation with the same output folder
-        row_output = output / row.name
+        row_output = output / run.spec
         shutil.rmtree(row_output, ignore_errors=True)
-        write_result(row_output, {**run_row(args, row, row_output), "settings": vars(args)})
+        write_result(row_output, {**run_row(args, run, row_output, finished), "settings": vars(args)})
+        finished = collect(output)  # a later run may train for this one's steps
     print(table(collect(output)))
 
 
