@@ -17,3 +17,17 @@ def data_root() -> Path:
     if not (root / "tatoeba_laser_v1").is_dir():
         pytest.skip(f"shared data not found at {root}")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-layer d=32 sentence-transformers model folder with a 120-piece vocabulary (seconds)."""
+    from interlingua.models.encoder import EncoderConfig, build_scratch_encoder
+    from interlingua.models.tokenizer import train_tokenizer
+
+    folder = tmp_path_factory.mktemp("tiny") / "model"
+    tokenizer = train_tokenizer(
+        ["ein kleines haus", "a small house", "das ist gut", "that is good"] * 20, vocab_size=120
+    )
+    build_scratch_encoder(tokenizer, EncoderConfig(layers=1, hidden=32, heads=2, ffn=64)).save(str(folder))
+    return folder
