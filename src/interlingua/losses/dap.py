@@ -14,6 +14,15 @@ and code differ on the RTL weight: the paper writes L_TR + L_RTL, the public cod
 the code's 0.1 is the default here, as it produced the published numbers.  The dense + tanh
 layer m is also the code's (the paper does not mention it).
 
+Where the authors' code (ChillingDream/DAP) reads otherwise, and what is followed here:
+
+* the margin: the code subtracts m_a from the logit after dividing by tau (phi = cos / tau - m_a);
+  here it is LaBSE's (cos - m_a) / tau, as the formula above.  The recipe's m_a is 0, where the
+  two agree; with a margin, m_a here is in cosine units (0.3 here is 6 of the code's logit units).
+* RTL's softmax: the English pieces of the training data, as the code's training scripts
+  (``rtl_vocabulary: english``; see :mod:`interlingua.losses.rtl` for its other differences).
+* the TR baseline of the code trains at lr 3e-5; the recipe's 5e-5 is DAP's.
+
 Reference: Li et al., "Dual-Alignment Pre-training for Cross-lingual Sentence Embedding",
 ACL 2023, arXiv 2305.09148.
 

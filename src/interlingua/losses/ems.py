@@ -6,6 +6,13 @@ XTR uses EMS's head (the other side's language embedding concatenated, untied ou
 bias); the contrastive term goes through the training-only projection head at tau = 0.1.  Both
 read the same sentence embeddings.  Components are returned already weighted.
 
+Training settings of the EMS code that the ``ems`` recipe does not follow (METHODS.md): Adam with
+L2 added to the gradient (here AdamW, decoupled; at weight decay 1e-5 the two hardly differ); no
+gradient clipping (the Trainer clips at norm 1.0); embeddings initialised N(0, 1) (here BERT's
+std 0.02); random mixed-language batches (here length buckets); temperature sampling off by
+default (the recipe takes the paper's T = 5; the ablation's ``ems-t1`` row tests T = 1).  See
+:mod:`interlingua.losses.xtr` for the head and the target.
+
 Reference: Mao, Chu, Kurohashi, "EMS: Efficient and Effective Massively Multilingual Sentence
 Embedding Learning", arXiv 2205.15744.
 

@@ -9,6 +9,9 @@ This is bidirectional translation ranking on the projected vectors, so it reuses
 its rule that a pair repeating another pair's sentence is not that pair's negative.  EMS trains with
 negatives per device only (no gathering across devices): its recipe leaves ``gather_negatives`` off.
 
+As in the EMS code, the projection is used in training only: retrieval reads the unprojected mean-
+pooled vector, which this term trains only through g (translation ranking trains it directly).
+
 Reference: Mao, Chu, Kurohashi, "EMS: Efficient and Effective Massively Multilingual Sentence
 Embedding Learning", arXiv 2205.15744 (section 3.2).
 

@@ -7,6 +7,12 @@ ALIGN and SIM use the sentence embeddings of that same corrupted pass, as in the
 training step.  Components are returned already weighted, so that their sum is the loss the
 trainer optimises and each logged value is that term's share of it.
 
+Training settings of the authors' code that the ``lightweight`` recipe does not follow (METHODS.md):
+after its 2,000 warm-up steps the code holds the peak and multiplies it by 0.1 from epoch 3; the
+recipe decays linearly over the run (a budgeted run has no epochs to count).  As for EMS: Adam with
+L2 added to the gradient (here AdamW), no gradient clipping (the Trainer clips at norm 1.0),
+embeddings initialised N(0, 1) (here std 0.02), random mixed-language batches (here length buckets).
+
 Reference: Mao et al., "Lightweight Cross-Lingual Sentence Representation Learning", ACL 2021,
 arXiv 2105.13856.
 

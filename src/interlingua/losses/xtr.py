@@ -7,7 +7,10 @@ with sentence embeddings u_x, u_y::
     L_XTR  = KL(t_y || p(. | u_x)) + KL(t_x || p(. | u_y))          (each KL a batch mean)
 
 METHODS.md says "1/|y| for each distinct piece id ... a repeated piece is counted once"; for the
-target to be a distribution, |y| must then count distinct pieces, which is what is done here.
+target to be a distribution, |y| must then count distinct pieces, which is what is done here.  The
+authors' code (Mao-KU/EMS, Mao-KU/lightweight-crosslingual-sent2vec) divides by the length in
+pieces, repeats included, so its target sums to less than 1 when a piece repeats: not followed
+(it changes the loss's scale on those rows only, not where its minimum lies).
 
 Two prediction heads:
 
@@ -15,7 +18,11 @@ Two prediction heads:
   E the encoder's input embeddings (tied) and softmax over the whole vocabulary.
 * ``ems`` (Mao, Chu, Kurohashi 2022): c = [LayerNorm(lang_emb(language of the OTHER side)) ; u]
   (128-d language embedding); h = LayerNorm(swish(W c + b)); p = softmax(W_out h), W_out untied
-  and without bias.  The x side is told lang(y) and the y side lang(x).
+  and without bias.  The x side is told lang(y) and the y side lang(x).  This is the paper's head;
+  the EMS code keeps the width d + 128 through W (h is (d + 128)-wide, and W_out decodes from it)
+  and applies dropout 0.1 to the language embedding: not followed.  The EMS code also replaces one
+  random piece of each pair by <MASK> in XTR mode (one piece of noise, the bags hold <MASK>): not
+  followed either, XTR here is the paper's, and UGT (:mod:`interlingua.losses.ugt`) the masking one.
 
 Languages: the target column is always the pivot (``languages[0]``); the source language of each
 row comes in ``labels`` as an index into ``languages`` (the trainer's per-row language column).
