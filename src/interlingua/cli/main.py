@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -73,12 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries() -> None:
+    """Silence the progress bars of transformers and the hub ("Loading weights", "Writing model
+    shards"): they tell a user nothing to act on, around the toolkit's own bars and lines."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is imported
+    if "transformers" in sys.modules:  # already imported (a test, or a caller of main): tell it directly
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         command = _subcommand_parser(parser, args.command)
         command.error(_unrecognized(unknown, command))
+    quiet_libraries()
     try:
         return int(args.func(args) or 0)
     except InterlinguaError as error:

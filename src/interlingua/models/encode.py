@@ -85,7 +85,7 @@ class SentenceTransformerEncoder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
 
 def load_encoder(

@@ -476,6 +476,9 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
             dataset = dataset.add_column("label", [index[c.src_lang] for c in corpora for _ in range(len(c))])
         lengths = np.maximum(
             piece_lengths(model.tokenizer, sources, config.max_length),
+    # write_summary writes the model card, so the widget examples sentence-transformers samples from
+    # the data (behind a progress bar) are never shown: a widget already set skips the sampling.
+    model.model_card_data.widget = [{"text": "interlingua"}]
             piece_lengths(model.tokenizer, targets, config.max_length),
         )
         sampler = functools.partial(
