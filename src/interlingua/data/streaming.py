@@ -91,6 +91,7 @@ class Shard:
     path: Path
     pairs: int
     bytes: int
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,12 @@ class ShardIndex:
             if values.get("format") != FORMAT:
                 raise ValueError(f"format {values.get('format')!r}, expected {FORMAT!r}")
             shards = tuple(
-                Shard(path.parent / entry["file"], int(entry["pairs"]), int(entry["bytes"]))
+                Shard(
+                    _inside(path, entry["file"]),
+                    int(entry["pairs"]),
+                    int(entry["bytes"]),
+                    entry.get("sha256"),
+                )
                 for entry in values["shards"]
             )
             corpora = tuple(values["corpora"])
@@ -137,7 +143,7 @@ class ShardIndex:
                 path,
                 shards,
                 corpora,
-                path.parent / sample["file"] if sample else None,
+                _inside(path, sample["file"]) if sample else None,
                 int(values["seed"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -155,6 +161,34 @@ class ShardIndex:
         if not index.pairs:
             raise DataError(path, "the index lists no pairs")
         return index
+
+
+def _inside(index: Path, name: str) -> Path:
+    """The file ``name`` of the index's folder: an index naming a path elsewhere (``../x``, ``/etc/x``)
+    would make training read, and report on, a file the user did not shard."""
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        raise DataError(index, f"names {name!r}, not a file of its own folder: shard the corpus again")
+    return index.parent / name
+
+
+# Shards whose SHA-256 was checked by this process, with the size and time it was checked at.
+_VERIFIED: set[tuple[Path, int, int]] = set()
+
+
+def _verify(shard: Shard) -> None:
+    """Check the shard's bytes against the SHA-256 its index recorded, once per process and file
+    version: a shard changed after sharding (same size, other text) would train on other pairs."""
+    stat = shard.path.stat()
+    key = (shard.path, stat.st_size, stat.st_mtime_ns)
+    if shard.sha256 is None or key in _VERIFIED:
+        return
+    with open(shard.path, "rb") as handle:
+        if hashlib.file_digest(handle, "sha256").hexdigest() != shard.sha256:
+            raise DataError(
+                shard.path,
+                "does not match the SHA-256 its index recorded: the shard was changed; shard again",
+            )
+    _VERIFIED.add(key)
 
 
 @dataclass
@@ -429,6 +463,7 @@ def _shard_records(shard: Shard, start: int, stop: int) -> Iterator[tuple[int, s
         return
     if not shard.path.is_file():
         raise DataError(shard.path, "shard missing: its index lists it; shard the corpus again")
+    _verify(shard)
     number = 0
     for number, line in iter_lines(shard.path):
         if number > start:
