@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import pickle
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -94,6 +95,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InterlinguaError as error:
         print(f"interlingua {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
+    except (
+        pickle.UnpicklingError
+    ) as error:  # torch.load(weights_only=True) refused a model or checkpoint file
+        print(
+            f"interlingua {args.command}: error: refused to load {_refused_file(error)}: it holds Python "
+            "objects that could run code, not only tensors; use it only if you trust it, as safetensors",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _refused_file(error: BaseException) -> str:
+    """The file ``torch.load`` refused: its message does not name it, its frame does."""
+    name, trace = "a file", error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_name == "load" and code.co_filename.endswith(os.path.join("torch", "serialization.py")):
+            name = str(trace.tb_frame.f_locals.get("f", name))
+        trace = trace.tb_next
+    return name
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from interlingua.atomic import write_text
 from interlingua.data.languages import parse_language_list
 from interlingua.data.parallel import find_user_pairs
 from interlingua.errors import ConfigError
-from interlingua.validation import BOUND_KEYS, check_value
+from interlingua.validation import BOUND_KEYS, check_model_reference, check_value
 
 
 def _key(default: Any, help: str, **extra: Any) -> Any:
@@ -318,11 +318,13 @@ def check_meaning(config: TrainConfig) -> None:
         if getattr(config, key):
             parse_language_list(getattr(config, key))
     parse_language_list([config.pivot])
+    for path in config.pairs:  # names and partner files only: the text is read with the corpora
+        find_user_pairs(path, pivot=config.pivot)
+    if config.pretrained:
+        check_model_reference(config.pretrained, "--pretrained")
     if config.hidden % config.heads:
         raise ConfigError(f"hidden ({config.hidden}) must be a multiple of heads ({config.heads})")
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
     write_text(path, yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
-    for path in config.pairs:  # names and partner files only: the text is read with the corpora
-        find_user_pairs(path, pivot=config.pivot)

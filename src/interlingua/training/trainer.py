@@ -460,6 +460,9 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     shard_index, corpora = load_stream(config) if config.streaming else (None, load_corpora(config))
     with state.main_process_first():  # the main process trains (or downloads), the others load
         model = build_model(config, corpora, output, resuming=resume_from is not None)
+    # write_summary writes the model card, so the widget examples sentence-transformers samples from
+    # the data (behind a progress bar) are never shown: a widget already set skips the sampling.
+    model.model_card_data.widget = [{"text": "interlingua"}]
     # Training truncates at max_length; the saved model encodes up to its own length (a backbone's
     # pretrained positions, a scratch encoder's max_length), set back before it is saved.
     encode_length = model.max_seq_length or config.max_length
@@ -476,9 +479,6 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
             dataset = dataset.add_column("label", [index[c.src_lang] for c in corpora for _ in range(len(c))])
         lengths = np.maximum(
             piece_lengths(model.tokenizer, sources, config.max_length),
-    # write_summary writes the model card, so the widget examples sentence-transformers samples from
-    # the data (behind a progress bar) are never shown: a widget already set skips the sampling.
-    model.model_card_data.widget = [{"text": "interlingua"}]
             piece_lengths(model.tokenizer, targets, config.max_length),
         )
         sampler = functools.partial(
