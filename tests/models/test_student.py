@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from sentence_transformers import SentenceTransformer
+from teachers import PRUNE_TEXT, TEXT, build_teacher
 from tokenizers import Tokenizer, models
 
 from interlingua.errors import ConfigError
@@ -22,8 +23,6 @@ from interlingua.models.student import (
     unseen_piece_rate,
 )
 from interlingua.models.student_config import StudentConfig, layer_indices
-
-from .teachers import PRUNE_TEXT, TEXT, build_teacher
 
 
 @pytest.fixture(scope="module", params=["unigram", "wordpiece"])

@@ -51,6 +51,7 @@ def tiny_config(tmp_path, data_root, recipe, backbone, **overrides):
         values["pretrained"] = backbone
     if recipe == "distill":
         values["teacher"] = backbone  # as wide as the tiny student (16)
+        values["teacher_cache"] = str(tmp_path / "teacher-cache")
     return build_config(recipe=recipe, overrides={**values, **overrides})
 
 
@@ -113,7 +114,7 @@ COMPONENTS = {
     "ems": {"xtr", "contrastive"},
     "dap": {"translation_ranking", "rtl"},
     "mlctl": {"sentence_contrastive", "word_contrastive", "mlm"},
-    "distill": {"distillation_source", "distillation_target"},
+    "distill": {"distillation_source", "distillation_target", "translation_ranking"},
 }
 
 

@@ -22,9 +22,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.losses.merged_forward import merge_feature_batches
+from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from torch import Tensor, nn
+
+from interlingua.errors import ConfigError
 
 
 @dataclass
@@ -33,7 +37,7 @@ class EncodedColumn:
 
     input_ids: Tensor  # (B, L)
     attention_mask: Tensor  # (B, L), 1 on real pieces
-    token_embeddings: Tensor  # (B, L, d), last layer
+    token_embeddings: Tensor | None  # (B, L, d), last layer (None for a static model)
     sentence_embedding: Tensor  # (B, d), the model's own pooling
     hidden_states: tuple[Tensor, ...] | None = None  # embedding output, then every layer (B, L, d)
 
@@ -82,11 +86,46 @@ def _column(features: dict, output: dict, rows: slice, hidden_states: bool) -> E
     )
 
 
+def padded(column: dict) -> dict:
+    """A static model's column (``StaticEmbedding``: every piece id in one flat tensor, and where each
+    sentence starts) as padded rows and a mask, the layout the loss engine slices and compares."""
+    if "offsets" not in column:
+        return column
+    ids, offsets = column["input_ids"], column["offsets"]
+    lengths = torch.diff(offsets, append=offsets.new_tensor([len(ids)]))
+    mask = torch.arange(max(int(lengths.max()), 1))[None, :] < lengths[:, None]
+    rows = ids.new_zeros(mask.shape)
+    rows[mask] = ids
+    return {"input_ids": rows, "attention_mask": mask.long()}
+
+
+def _static_columns(model: SentenceTransformer, features: list[dict]) -> tuple[EncodedColumn, ...]:
+    """A static model's sentence embeddings (no token states: it has none)."""
+    columns = []
+    for column in features:
+        mask = column["attention_mask"].bool()
+        lengths = mask.sum(dim=1)
+        offsets = torch.cumsum(lengths, dim=0) - lengths
+        flat = {"input_ids": column["input_ids"][mask], "offsets": offsets}
+        embedding = model(flat)["sentence_embedding"]
+        columns.append(EncodedColumn(column["input_ids"], column["attention_mask"], None, embedding))
+    return tuple(columns)
+
+
+def is_static(model: nn.Module) -> bool:
+    """Whether the model is a static one (a ``StaticEmbedding`` first module, no transformer)."""
+    return isinstance(unwrap(model)[0], StaticEmbedding)
+
+
 def encode_columns(
     model: SentenceTransformer, sentence_features: Iterable[dict], *, hidden_states: bool = False
 ) -> tuple[EncodedColumn, ...]:
     """Embed the text columns in one merged forward pass when they allow it."""
-    features = [dict(column) for column in sentence_features]
+    features = [padded(dict(column)) for column in sentence_features]
+    if is_static(model):
+        if hidden_states:
+            raise ConfigError("a static model has no hidden states: train it with a sentence-level objective")
+        return _static_columns(model, features)
     size = features[0]["input_ids"].shape[0]
     with _hidden_states_on(model, hidden_states):
         merged = merge_feature_batches(features) if len(features) > 1 else None

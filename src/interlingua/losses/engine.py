@@ -43,7 +43,7 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
-from interlingua.losses.encoding import EncodedColumn, encode_columns
+from interlingua.losses.encoding import EncodedColumn, encode_columns, padded
 from interlingua.losses.gather import Peers
 
 
@@ -134,7 +134,7 @@ class SplitLoss(nn.Module):
 
     def prepare(self, features: list[dict[str, Any]], labels: Tensor | None) -> Batch:
         """Corruption and anything else drawn once for the whole batch, before it is chunked."""
-        return Batch([dict(column) for column in features], labels)
+        return Batch([padded(dict(column)) for column in features], labels)
 
     def encode(self, batch: Batch) -> Any:
         """The encoder pass over (some rows of) the batch; by default one ``EncodedColumn`` per column."""

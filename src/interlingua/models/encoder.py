@@ -13,6 +13,7 @@ loads whatever the toolkit saves):
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -93,6 +94,13 @@ def build_scratch_encoder(tokenizer: PreTrainedTokenizerFast, config: EncoderCon
         return _sentence_transformer(staging, config.max_length, config.pooling)
 
 
+def set_max_length(model: SentenceTransformer, length: int | float) -> None:
+    """Set the pieces per sentence a model reads; a static model (no positions, ``inf``) reads whole
+    sentences and keeps doing so."""
+    if model.max_seq_length != math.inf:
+        model.max_seq_length = length
+
+
 def load_pretrained_encoder(
     name_or_path: str | Path, *, max_length: int | None = None, pooling: str = "mean"
 ) -> SentenceTransformer:
@@ -105,7 +113,7 @@ def load_pretrained_encoder(
     if path.is_dir() and (path / "modules.json").exists():
         model = SentenceTransformer(str(path), device="cpu")
         if max_length is not None:
-            model.max_seq_length = max_length
+            set_max_length(model, max_length)
         return model
     if path.is_dir() and not (path / "config.json").exists():
         raise ConfigError(f"{path}: not a model folder (no config.json or modules.json)")

@@ -256,7 +256,7 @@ def make_student(config: StudentConfig) -> StudentRecord:
     texts, languages = counting_texts(config)
     if not texts:
         raise ConfigError(f"no text to count pieces on for {', '.join(config.langs) or config.text}")
-    teacher = load_pretrained_encoder(config.teacher, max_length=512)
+    teacher = load_pretrained_encoder(config.teacher)
     tokenizer = backend_tokenizer(teacher)
     tokenizer_kind(tokenizer, config.teacher)
     encoder = teacher[0].auto_model

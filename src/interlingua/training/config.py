@@ -116,6 +116,20 @@ class TrainConfig:
         None, "distillation: the teacher, any sentence-transformers model folder or name"
     )
     teacher_prefix: str = _key("", "distillation: text prepended to the teacher's input (e5: 'query: ')")
+    teacher_cache: str | None = _key(
+        None,
+        "distillation: folder of cached teacher embeddings, one file per teacher, prefix and data set "
+        "(default: $INTERLINGUA_CACHE/teacher, or ~/.cache/interlingua/teacher)",
+    )
+    distill_weight: float = _key(1.0, "distillation: weight of each distance-to-the-teacher term", minimum=0)
+    ranking_weight: float = _key(
+        1.0, "distillation: weight of translation ranking on the student's own embeddings", minimum=0
+    )
+    distill_center: bool = _key(
+        True,
+        "distillation: compare centred directions (batch mean removed) instead of the paper's plain MSE, "
+        "so that the teacher's common direction cannot be learnt in place of its meaning",
+    )
     # Model
     pretrained: str | None = _key(
         None, "start from this pretrained encoder (folder or hub name) instead of scratch"

@@ -22,6 +22,7 @@ from sentence_transformers import SentenceTransformer
 from torch import nn
 
 from interlingua.data.languages import parse_language_list
+from interlingua.data.parallel import ParallelCorpus
 from interlingua.errors import ConfigError
 from interlingua.losses.align import AlignLoss
 from interlingua.losses.cz_nce import CZNCELoss
@@ -38,7 +39,7 @@ from interlingua.losses.tr_plus import RTLTerm, TokenTerm, TRPlusLoss, UGTTerm, 
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
 from interlingua.losses.xtr import XTRLoss
-from interlingua.models.encoder import load_pretrained_encoder
+from interlingua.models.teacher_cache import rows_for, teacher_embeddings
 from interlingua.training.config import TrainConfig
 
 
@@ -166,9 +167,20 @@ def _mlctl(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
 def _distillation(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     if not config.teacher:
         raise ConfigError("the distillation objective needs a teacher: pass --teacher MODEL")
-    # y decoded from the student's pieces can take more of the teacher's pieces: leave room.
-    teacher = load_pretrained_encoder(config.teacher, max_length=4 * config.max_length)
-    return DistillationLoss(model, teacher, teacher_prefix=config.teacher_prefix)
+    if config.streaming:
+        raise ConfigError(
+            "distillation reads its pairs into memory, so that the teacher encodes each distinct English "
+            "sentence once: leave --streaming out"
+        )
+    # No teacher model here: the trainer hands each row its cached teacher embedding (row_labels).
+    return DistillationLoss(
+        model,
+        teacher_prefix=config.teacher_prefix,
+        distill_weight=config.distill_weight,
+        ranking_weight=config.ranking_weight,
+        center=config.distill_center,
+        scale=config.scale,
+    )
 
 
 OBJECTIVES: dict[str, Callable[[SentenceTransformer, TrainConfig], nn.Module]] = {
@@ -208,3 +220,21 @@ def build_objective(
     elif config.cache_chunk_size is not None:
         raise ConfigError(f"objective {config.objective!r} does not support cache_chunk_size")
     return loss
+
+
+def row_labels(loss: nn.Module, config: TrainConfig, corpora: Sequence[ParallelCorpus]) -> list[int] | None:
+    """What reaches the loss as ``labels``, one per training pair: its language's index in
+    :func:`training_languages` (EMS's XTR head), or its row of the teacher's embeddings, which this
+    computes once per distinct English sentence or reads from the cache (distillation); None when
+    the objective reads no label."""
+    if needs_language_ids(config):
+        index = {code: i for i, code in enumerate(training_languages(config))}
+        return [index[corpus.src_lang] for corpus in corpora for _ in range(len(corpus))]
+    if isinstance(loss, DistillationLoss):
+        distinct, rows = rows_for([sentence for corpus in corpora for sentence in corpus.tgt])
+        matrix, _ = teacher_embeddings(
+            config.teacher, distinct, prefix=config.teacher_prefix, cache_root=config.teacher_cache
+        )
+        loss.use_teacher_rows(matrix)
+        return rows.tolist()
+    return None

@@ -35,6 +35,7 @@ from datasets import Dataset
 from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+from tokenizers import Tokenizer
 from torch.optim.lr_scheduler import LambdaLR
 from transformers import AutoTokenizer, PrinterCallback
 from transformers import ProgressCallback as HFProgressCallback
@@ -56,7 +57,12 @@ from interlingua.data.parallel import ParallelCorpus, find_user_pairs
 from interlingua.data.sampling import TemperatureBucketBatchSampler
 from interlingua.data.streaming import ShardIndex, StreamingPairs, check_languages, sample_corpora
 from interlingua.errors import ConfigError, StorageError
-from interlingua.models.encoder import EncoderConfig, build_scratch_encoder, load_pretrained_encoder
+from interlingua.models.encoder import (
+    EncoderConfig,
+    build_scratch_encoder,
+    load_pretrained_encoder,
+    set_max_length,
+)
 from interlingua.models.tokenizer import balanced_sample, save_tokenizer, train_tokenizer
 from interlingua.training.callbacks import (
     BudgetCallback,
@@ -84,7 +90,12 @@ from interlingua.training.distributed import (
     process_state,
 )
 from interlingua.training.guard import BATCH_TEXTS, BatchTextCollator, NonFiniteGuard
-from interlingua.training.objectives import build_objective, needs_language_ids, training_languages
+from interlingua.training.objectives import (
+    build_objective,
+    needs_language_ids,
+    row_labels,
+    training_languages,
+)
 from interlingua.training.precision import precision_line
 from interlingua.training.schedule import CLOCKS, RunClock, multiplier_function, progress_function
 
@@ -344,6 +355,8 @@ def _require_vocabulary(model: SentenceTransformer, source: str) -> None:
     """A model folder without tokenizer files still loads, with a vocabulary of special tokens only
     (every word becomes unknown): refuse it rather than train on nothing."""
     tokenizer = model.tokenizer
+    if isinstance(tokenizer, Tokenizer):  # a static model's: its pieces are its embedding rows
+        return
     if tokenizer is None or len(tokenizer) <= len(set(tokenizer.all_special_ids)):
         raise ConfigError(
             f"{source}: the model has no tokenizer (no vocabulary beyond special tokens); "
@@ -375,6 +388,9 @@ def build_model(
 
 
 def piece_lengths(tokenizer, sentences: list[str], max_length: int) -> np.ndarray:
+    if isinstance(tokenizer, Tokenizer):  # a static model's: no special tokens, no truncation
+        encoded = tokenizer.encode_batch(sentences, add_special_tokens=False)
+        return np.fromiter((len(e.ids) for e in encoded), dtype=np.int32, count=len(sentences))
     encoded = tokenizer(sentences, add_special_tokens=True, truncation=True, max_length=max_length)[
         "input_ids"
     ]
@@ -466,17 +482,13 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     # Training truncates at max_length; the saved model encodes up to its own length (a backbone's
     # pretrained positions, a scratch encoder's max_length), set back before it is saved.
     encode_length = model.max_seq_length or config.max_length
-    model.max_seq_length = min(config.max_length, encode_length)
+    set_max_length(model, min(config.max_length, encode_length))
     if shard_index is not None:
         dataset, data_arguments, data_callbacks = streaming_dataset(config, shard_index, corpora, resume_from)
     else:
         sources = [s for corpus in corpora for s in corpus.src]
         targets = [t for corpus in corpora for t in corpus.tgt]
         dataset = Dataset.from_dict({"source": sources, "target": targets})
-        if needs_language_ids(config):
-            # The label column reaches the loss as ``labels``: each row's index in training_languages.
-            index = {code: i for i, code in enumerate(training_languages(config))}
-            dataset = dataset.add_column("label", [index[c.src_lang] for c in corpora for _ in range(len(c))])
         lengths = np.maximum(
             piece_lengths(model.tokenizer, sources, config.max_length),
             piece_lengths(model.tokenizer, targets, config.max_length),
@@ -489,6 +501,9 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         )
         data_arguments, data_callbacks = {"batch_sampler": sampler}, []
     loss = build_objective(model, config, [t for corpus in corpora for t in corpus.tgt])
+    labels = row_labels(loss, config, corpora) if shard_index is None else None
+    if labels is not None:  # reaches the loss as ``labels``: a language id or a teacher row per pair
+        dataset = dataset.add_column("label", labels)
     # In-memory batches of batch_size pairs are split over the processes; a stream gives each its own.
     split = shard_index is None
     processes = state.num_processes
@@ -549,7 +564,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         if error.errno not in STORAGE_ERRNOS:
             raise
         raise _final_write_error(output, error) from error
-    model.max_seq_length = encode_length
+    set_max_length(model, encode_length)
     if state.is_main_process:
         _save_final_model(model, config, output)
     run = TrainingRun(
