@@ -95,3 +95,11 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, tiny_model) -> None:
     assert errors[0].endswith("; any previous vectors.npy is unchanged")
     assert np.array_equal(np.load(output), previous)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_truncated_and_unreadable_inputs_are_counted(tmp_path, tiny_model, capsys) -> None:
+    """Both are encoded without an error into vectors that say little: the user is told how many."""
+    text = "ein haus\n" + "ein kleines haus " * 40 + "\nภาษาไทย\nthat is good\n"
+    code, _, err = _encode(tmp_path, tiny_model, text, str(tmp_path / "v.npy"), capsys)
+    assert code == 0
+    assert "in.txt: 1 of 4 lines truncated to the model's 64 pieces; 1 of only unknown pieces" in err

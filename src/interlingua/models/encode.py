@@ -9,6 +9,7 @@ passed wherever an encoder is expected.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -150,4 +151,52 @@ def encode_file(
     encoder = load_encoder(model, prefix=prefix, batch_size=batch_size)
     matrix = encoder.encode(sentences, show_progress=True)
     save_npy(output_path, matrix)
+    report_coverage(encoder, sentences, str(input_path))
     return matrix
+
+
+def coverage(encoder: SentenceEncoder, sentences: Sequence[str]) -> tuple[int, int] | None:
+    """How many non-blank inputs the model truncates, and how many it reads as unknown pieces only
+    (a script its vocabulary has not seen), or None for an encoder without a transformers tokenizer.
+
+    Both are encoded without an error, into vectors that say little about the sentence."""
+    model = getattr(encoder, "model", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    if getattr(tokenizer, "unk_token_id", None) is None or not getattr(model, "max_seq_length", None):
+        return None
+    distinct, rows = non_blank_sentences(sentences)
+    counts = np.bincount(rows[rows >= 0], minlength=len(distinct))
+    prefix = getattr(encoder, "prefix", "")
+    ids = tokenizer([prefix + s for s in distinct], add_special_tokens=True, truncation=False, verbose=False)[
+        "input_ids"
+    ]
+    # Pieces that carry no text of their own: special tokens, and word-boundary markers ("▁", "Ġ")
+    # that a tokenizer emits before an unknown piece as before any word.
+    special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
+    special |= {
+        i
+        for i, token in enumerate(tokenizer.convert_ids_to_tokens(range(len(tokenizer))))
+        if not token.strip("▁Ġ ")
+    }
+    truncated = sum(
+        int(n) for n, pieces in zip(counts, ids, strict=True) if len(pieces) > model.max_seq_length
+    )
+    unknown = sum(
+        int(n)
+        for n, pieces in zip(counts, ids, strict=True)
+        if all(piece == tokenizer.unk_token_id for piece in pieces if piece not in special)
+    )
+    return truncated, unknown
+
+
+def report_coverage(encoder: SentenceEncoder, sentences: Sequence[str], source: str) -> None:
+    """A line on stderr when inputs were truncated or unreadable (see ``coverage``)."""
+    counts = coverage(encoder, sentences)
+    if counts is None or not any(counts):
+        return
+    truncated, unknown = counts
+    print(
+        f"{source}: {truncated} of {len(sentences)} lines truncated to the model's "
+        f"{encoder.model.max_seq_length} pieces; {unknown} of only unknown pieces (an unseen script)",
+        file=sys.stderr,
+    )
