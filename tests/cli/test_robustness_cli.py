@@ -132,3 +132,22 @@ def test_a_model_file_holding_code_is_refused_in_one_line(tmp_path, tiny_model, 
     errors = [line for line in lines if "error:" in line]
     assert code == 2 and len(errors) == 1 and not any("Traceback" in line for line in lines)
     assert errors[0].startswith(f"interlingua encode: error: refused to load {model / 'pytorch_model.bin'}: ")
+
+
+def test_quiet_training_prints_only_its_results(tmp_path, capsys, monkeypatch) -> None:
+    import sys
+
+    from tqdm import tqdm
+
+    import interlingua.training.pipeline as pipeline
+
+    def noisy(config):
+        for _ in tqdm(range(3), desc="training"):
+            print("a note", file=sys.stderr)
+        print("results table")
+
+    monkeypatch.setattr(pipeline, "train_and_evaluate", noisy)
+    argv = ["train", "--pairs", "", "--max-steps", "3", "--output", str(tmp_path / "run"), "--quiet"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "results table\n" and captured.err == ""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import sys
 import types
 import typing
+from collections.abc import Iterator
 
 from interlingua.training.config import FIELDS, TrainConfig, available_recipes, build_config
 from interlingua.validation import NUMBER_BOUNDS, Number
@@ -36,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", help="YAML file of config keys")
     parser.add_argument("--list-recipes", action="store_true", help="list the shipped recipes and exit")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar or notes: only the results and errors"
+    )
     for name, field in FIELDS.items():
         flag = "--" + name.replace("_", "-")
         kind = _flag_type(field)
@@ -48,6 +54,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Progress bars and notes go to stderr: silenced for the run.  Errors are printed by the
+    caller once the run has stopped, after stderr is back."""
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+        previous = os.environ.get("TQDM_DISABLE")
+        os.environ["TQDM_DISABLE"] = "1"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("TQDM_DISABLE")
+            else:
+                os.environ["TQDM_DISABLE"] = previous
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_recipes:
         print("\n".join(available_recipes()))
@@ -57,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name) for name in FIELDS}
     config = build_config(config_file=args.config, overrides=overrides)
     try:
-        train_and_evaluate(config)
+        with _quiet() if args.quiet else contextlib.nullcontext():
+            train_and_evaluate(config)
     except KeyboardInterrupt:
         print(
             f"interlingua train: interrupted; the checkpoints in {config.output} are kept: "
