@@ -11,6 +11,7 @@ writes the JSON result with provenance; ``--plot`` draws the per-language scores
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from interlingua.evaluation.suite import TASK_NAMES
@@ -96,6 +97,11 @@ def run_tasks(args: argparse.Namespace) -> int:
         show_progress=not args.quiet,
     )
     print(result.tables())
+    encoding = result.provenance["encoding"]
+    if encoding["truncated"] or encoding["unknown_pieces_only"]:
+        truncated, unknown = encoding["truncated"], encoding["unknown_pieces_only"]
+        counts = f"{truncated:,} truncated, {unknown:,} unknown pieces only"
+        print(f"\nof {encoding['distinct_sentences']:,} distinct inputs: {counts}", file=sys.stderr)
     if args.output is not None:
         write_json(result.document(), args.output)
         print(f"\nwrote {args.output}")

@@ -25,7 +25,7 @@ from interlingua.errors import ConfigError
 from interlingua.evaluation import bucc, flores, sts, tatoeba, zeroshot
 from interlingua.evaluation.embeddings import EmbeddingCache
 from interlingua.evaluation.provenance import package_versions, utc_now
-from interlingua.models.encode import SentenceEncoder
+from interlingua.models.encode import SentenceEncoder, coverage
 
 TASK_NAMES = ("tatoeba", "flores", "bucc", "sts17", "xnli", "pawsx")
 
@@ -211,7 +211,11 @@ def run_suite(
         if isinstance(encoder, EmbeddingCache)
         else EmbeddingCache(encoder, show_progress=show_progress)
     )
-    cache.prefetch(sentence for task in prepared for sentence in task.sentences)
+    sentences = list(dict.fromkeys(sentence for task in prepared for sentence in task.sentences))
+    cache.prefetch(sentences)
+    # Truncated and unreadable inputs are scored without an error: recorded, so that a low score
+    # can be told apart from a model that could not read the test set.
+    truncated, unknown = coverage(cache.encoder, sentences) or (None, None)
     outcomes = {task.name: task.score(cache) for task in prepared}
     data_files = {
         path: digest for outcome in outcomes.values() for path, digest in outcome.block["data_files"].items()
@@ -235,6 +239,8 @@ def run_suite(
         "encoding": {
             "distinct_sentences": cache.sentence_count,
             "seconds": round(cache.encode_seconds, 1),
+            "truncated": truncated,
+            "unknown_pieces_only": unknown,
         },
         "versions": package_versions(),
         "date": utc_now(),
