@@ -3,6 +3,7 @@ library, so ``--help`` and the torch-free paths of ``encode`` pay only for what 
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -22,3 +23,19 @@ def test_registering_the_subcommands_imports_nothing_heavy():
     assert done.returncode == 0, done.stderr
     help_length, imported = done.stdout.splitlines()
     assert int(help_length) > 200 and imported == "[]"
+
+
+def _commands(parser) -> list[str]:
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(subparsers.choices)
+
+
+def test_a_named_subcommand_is_the_only_one_registered():
+    from interlingua.cli.main import build_parser
+
+    assert _commands(build_parser(["encode", "--model", "m"])) == ["encode"]
+    assert _commands(build_parser(["eval", "tatoeba", "--help"])) == ["eval"]
+    everything = _commands(build_parser())
+    assert {"train", "encode", "eval", "export", "mine"} <= set(everything)
+    assert _commands(build_parser(["--help"])) == everything
+    assert _commands(build_parser(["encdoe", "--model", "m"])) == everything  # argparse lists the choices

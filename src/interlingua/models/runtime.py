@@ -2,8 +2,8 @@
 
 They need only numpy, the ``tokenizers`` library, and ONNX Runtime (ONNX exports) or safetensors
 (static models), each imported when a model is loaded: ``interlingua encode`` with such a model
-starts in a fraction of a second, and runs where torch is not installed
-(``pip install 'interlingua[runtime]'``).  This module imports nothing heavier at module level.
+starts in a fraction of a second, and runs where torch is not installed (the ``runtime`` extra;
+README, "Encoding without torch").  This module imports nothing heavier at module level.
 
 * An **ONNX export** is a folder written by ``interlingua export onnx`` (``models.export``): a graph
   ``(input_ids, attention_mask) -> sentence_embedding`` holding the whole model and its L2
@@ -12,8 +12,11 @@ starts in a fraction of a second, and runs where torch is not installed
   (one vector per tokenizer piece; a sentence is the mean of its pieces' vectors) followed by
   nothing but ``Normalize`` modules.  ``StaticEncoder`` computes what sentence-transformers computes:
   the pieces of ``tokenizer.json`` without special tokens and without padding (truncated only if the
-  tokenizer file says so), the mean of their rows of ``embedding.weight``, L2-normalised; a
-  sentence without pieces (the empty string) gets the zero vector, as ``EmbeddingBag`` gives it.
+  tokenizer file says so), the mean of their rows of ``embedding.weight``, L2-normalised; text
+  without pieces gets the zero vector, as ``EmbeddingBag`` gives it.
+
+Blank lines get the zero vector without being encoded, as with every encoder
+(``models.encode.non_blank_sentences``).
 
 ``runtime_kind(path)`` says which of the two a folder is (``None``: it needs sentence-transformers),
 and ``load_runtime_encoder(path)`` loads it behind the ``SentenceEncoder`` protocol.
