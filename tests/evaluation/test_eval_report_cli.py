@@ -105,6 +105,24 @@ def test_compare_lines_up_numbers_and_marks_missing_ones(tmp_path):
     assert next(line for line in lines if line.startswith("tatoeba: fra")).split()[-2:] == ["72.0", "-"]
 
 
+def test_compare_shows_each_runs_encoding_speed(tmp_path):
+    first = _result_file(tmp_path / "a.json", "teacher", 92.0, {"deu": 92.0})
+    second = _result_file(tmp_path / "b.json", "student", 90.0, {"deu": 90.0})
+    for path, seconds in ((first, 50.0), (second, 5.0)):
+        document = json.loads(path.read_text())
+        document["provenance"]["encoding"] = {"distinct_sentences": 2000, "seconds": seconds}
+        write_json(document, path)
+    lines = compare_table([first, second]).splitlines()
+    assert next(line for line in lines if line.startswith("encoding: sentences/s")).split()[-2:] == [
+        "40.0",
+        "400.0",
+    ]
+    assert next(line for line in lines if line.startswith("encoding: speed / [1]")).split()[-2:] == [
+        "1.0",
+        "10.0",
+    ]
+
+
 def test_compare_rejects_a_file_that_is_not_a_result(tmp_path):
     from interlingua.errors import DataError
 

@@ -81,7 +81,8 @@ def model_label(path: str | Path) -> str:
 
 
 def compare_table(paths: Sequence[str | Path], *, per_language: bool = False) -> str:
-    """Side-by-side table of several result files: one column per file, one row per headline number.
+    """Side-by-side table of several result files: one column per file, one row per headline number,
+    and the encoding speed each file's run measured (sentences/s, and relative to the first file).
 
     With ``per_language``, also one row per task and language (the score the task plots).  A number
     a file does not have shows as ``-``.
@@ -106,8 +107,22 @@ def compare_table(paths: Sequence[str | Path], *, per_language: bool = False) ->
                 rows.append(
                     [f"{task}: {language}", *(_language_score(tasks, task, language) for tasks in results)]
                 )
+    speeds = [encoding_speed(path) for path in paths]
+    if any(speeds):
+        rows.append(["encoding: sentences/s", *(round(speed, 1) if speed else None for speed in speeds)])
+        if speeds[0]:
+            rows.append(["encoding: speed / [1]", *(round(s / speeds[0], 2) if s else None for s in speeds)])
     headers = ["", *(f"[{number}] {model_label(path)}" for number, path in enumerate(paths, start=1))]
     return format_table(headers, rows)
+
+
+def encoding_speed(path: str | Path) -> float | None:
+    """Distinct sentences encoded per second while the file's results were computed (its provenance)."""
+    try:
+        encoding = json.loads(Path(path).read_text(encoding="utf-8"))["provenance"]["encoding"]
+        return encoding["distinct_sentences"] / encoding["seconds"] if encoding["seconds"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _language_score(tasks: Mapping[str, Any], task: str, language: str) -> float | None:
