@@ -79,17 +79,23 @@ def training_texts(args: argparse.Namespace) -> list[str]:
 
 def prepare(args: argparse.Namespace) -> None:
     """The students and the teacher's embeddings of the training set (what every row reuses)."""
-    from interlingua.models.student import make_student
+    from sentence_transformers import SentenceTransformer
+
+    from interlingua.models.student import backend_tokenizer, count_student_pieces, make_student
     from interlingua.models.student_config import StudentConfig
     from interlingua.models.teacher_cache import rows_for, teacher_embeddings
 
+    counted = None
     for name, settings in STUDENTS.items():
         folder = args.workdir / "students" / name
         if (folder / "interlingua_student.json").exists():
             continue
         started = time.process_time()
         config = StudentConfig(teacher=args.teacher, langs=LANGS.split(","), output=str(folder), **settings)
-        record = make_student(config)
+        if counted is None:  # one count for every student: same teacher, same text
+            tokenizer = backend_tokenizer(SentenceTransformer(args.teacher, device="cpu"))
+            counted = count_student_pieces(config, tokenizer)
+        record = make_student(config, counted)
         log(f"student {name}: {record.pieces_kept} pieces, {time.process_time() - started:.0f} CPU-s")
     about = args.workdir / "teacher_cache.json"
     if not about.exists():

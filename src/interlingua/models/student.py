@@ -250,29 +250,42 @@ def counting_texts(config: StudentConfig) -> tuple[list[str], list[str]]:
     return texts, sorted(by_language)
 
 
-def make_student(config: StudentConfig) -> StudentRecord:
-    """Write the student that ``config`` describes and return how it was made."""
-    check_student_config(config)
+@dataclass
+class PieceCounts:
+    """How often each of the teacher's pieces occurs in the text a student is made for."""
+
+    counts: np.ndarray
+    lines: int
+    languages: list[str]
+
+
+def count_student_pieces(config: StudentConfig, tokenizer: Tokenizer) -> PieceCounts:
     texts, languages = counting_texts(config)
     if not texts:
         raise ConfigError(f"no text to count pieces on for {', '.join(config.langs) or config.text}")
+    return PieceCounts(count_pieces(tokenizer, texts), len(texts), languages)
+
+
+def make_student(config: StudentConfig, counted: PieceCounts | None = None) -> StudentRecord:
+    """Write the student that ``config`` describes and return how it was made (``counted``: the
+    pieces of its text, when several students of one teacher and text are made)."""
+    check_student_config(config)
     teacher = load_pretrained_encoder(config.teacher)
     tokenizer = backend_tokenizer(teacher)
     tokenizer_kind(tokenizer, config.teacher)
-    encoder = teacher[0].auto_model
-    total = len(layer_list(encoder))
+    total = len(layer_list(teacher[0].auto_model))
     layers = layer_indices(total, config.layers, config.layer_choice) if config.layers else None
-    counts = count_pieces(tokenizer, texts)
-    kept = kept_piece_ids(tokenizer, counts)
-    output = Path(config.output)
-    with staged_folder(output) as staging:
+    counted = counted or count_student_pieces(config, tokenizer)
+    kept = kept_piece_ids(tokenizer, counted.counts)
+    with staged_folder(Path(config.output)) as staging:
         if config.static:
+            student_tokenizer = prune_tokenizer(tokenizer, kept)
             write_static_student(
                 teacher,
                 tokenizer,
-                prune_tokenizer(tokenizer, kept),
+                student_tokenizer,
                 kept,
-                counts,
+                counted.counts,
                 staging,
                 dims=config.dims,
                 sif=config.sif,
@@ -285,8 +298,8 @@ def make_student(config: StudentConfig) -> StudentRecord:
             pieces_kept=len(kept),
             teacher_pieces=tokenizer.get_vocab_size(with_added_tokens=True),
             layers=None if config.static else (layers or list(range(total))),
-            lines_counted=len(texts),
-            languages=languages,
+            lines_counted=counted.lines,
+            languages=counted.languages,
         )
         save_record(staging, record)
     return record
