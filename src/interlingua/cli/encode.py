@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from interlingua.cli.mine import add_engine_options, memory_size
+from interlingua.errors import ConfigError
 from interlingua.validation import POSITIVE_INT
 
 
@@ -22,12 +25,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--prefix", default="", help='text prepended to every sentence (e5 models: "query: ")'
     )
     parser.add_argument("--batch-size", type=POSITIVE_INT, default=128, help="sentences per forward pass")
+    add_engine_options(parser)
+    parser.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default="2G",
+        help="with --engine ray: memory budget of a worker's shards (default 2G)",
+    )
+    parser.add_argument("--work-dir", type=Path, help="with --engine ray: stage files (default OUTPUT.work)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _run_staged(args)
+    if args.ray_address:
+        raise ConfigError("--ray-address needs --engine ray")
     from interlingua.models.encode import encode_file  # here, not above: --help stays fast
 
     matrix = encode_file(args.model, args.input, args.output, prefix=args.prefix, batch_size=args.batch_size)
     print(f"wrote {matrix.shape[0]} x {matrix.shape[1]} embeddings to {args.output}")
+    return 0
+
+
+def _run_staged(args: argparse.Namespace) -> int:
+    from interlingua.mining.encoding import encode_staged
+
+    shape = encode_staged(
+        args.model,
+        Path(args.input),
+        Path(args.output),
+        prefix=args.prefix,
+        batch_size=args.batch_size,
+        max_memory=args.max_memory,
+        work_dir=args.work_dir,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        show_progress=True,
+    )
+    print(f"wrote {shape[0]} x {shape[1]} embeddings to {args.output}")
     return 0

@@ -45,7 +45,8 @@ def _mode(text: str) -> str:
     return mode
 
 
-def _memory(text: str) -> int:
+def memory_size(text: str) -> int:
+    """argparse type of --max-memory."""
     try:
         size = parse_memory(text)
     except ConfigError as error:
@@ -127,7 +128,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--output", type=Path, help="mined pairs (TSV; .gz/.xz compressed by suffix)")
     run.add_argument(
-        "--max-memory", type=_memory, default="2G", help="memory budget for data, e.g. 4G, 512M (default 2G)"
+        "--max-memory",
+        type=memory_size,
+        default="2G",
+        help="memory budget for data, e.g. 4G, 512M (default 2G)",
     )
     run.add_argument(
         "--storage", choices=("float32", "float16"), default="float32", help="embeddings on disk"
@@ -139,6 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threads", type=POSITIVE_INT, help="threads for FAISS and the encoder (default: all cores)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_engine_options(run)
     parser.set_defaults(func=_run_mine)
 
     commands = parser.add_subparsers(dest="mine_command", metavar="calibrate")
@@ -153,6 +158,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--histogram", type=Path, help="save a PNG histogram with the threshold")
     calibrate.add_argument("--output", type=Path, help="save the result as JSON (also printed)")
     calibrate.set_defaults(func=_run_calibrate)
+
+
+def add_engine_options(group: argparse._ArgumentGroup) -> None:
+    """--engine and --ray-address, shared with ``interlingua encode``."""
+    group.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: Ray workers (pip install 'interlingua[ray]')",
+    )
+    group.add_argument(
+        "--ray-address",
+        help="Ray cluster to join (HOST:PORT or auto; default: start Ray on this machine's cores)",
+    )
 
 
 def _run_mine(args: argparse.Namespace) -> int:
@@ -212,6 +231,8 @@ def _run_mine(args: argparse.Namespace) -> int:
         summary=args.summary,
         show_progress=not args.quiet,
         threads=args.threads,
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
     try:
         summary = run_mining(config)

@@ -178,7 +178,7 @@ def _mine(config: MiningConfig, engine) -> dict:
         if not len(lines):
             raise DataError(path, "no non-blank line: nothing to mine")
 
-    embed_print = {"text": text_print, "storage": config.storage, "source": _embedding_source(config)}
+    embed_print = {"text": text_print, "storage": config.storage, "source": embedding_source(config)}
     embed_stage = StageFolder(work, "embed", embed_print)
     encoder = None
     if config.model is None:
@@ -207,7 +207,7 @@ def _mine(config: MiningConfig, engine) -> dict:
                 ("src", src_lines, src_texts, config.src_embeddings),
                 ("tgt", tgt_lines, tgt_texts, config.tgt_embeddings),
             )
-            _embed(config, embed_stage, sides, plan, encoder, dim, engine)
+            fill_embeddings(config, embed_stage, sides, plan, encoder, dim, engine)
 
     knn_print = {"embed": embed_print, "search": asdict(config.search)}
     knn_stage = StageFolder(work, "knn", knn_print)
@@ -241,7 +241,7 @@ def _mine(config: MiningConfig, engine) -> dict:
     return summary
 
 
-def _embed(
+def fill_embeddings(
     config: MiningConfig, stage: StageFolder, sides: tuple, plan: MiningPlan, encoder, dim: int, engine
 ) -> None:
     """Fill each side's embedding matrix shard by shard, from the model or precomputed vectors."""
@@ -330,7 +330,7 @@ def _load_encoder(config: MiningConfig):
     return encoder
 
 
-def _embedding_source(config: MiningConfig) -> dict:
+def embedding_source(config: MiningConfig) -> dict:
     """What the embeddings are made from, for the fingerprint and the summary."""
     if config.model is not None:
         # The content, not the path: a folder whose files were replaced must be encoded again.
@@ -466,7 +466,7 @@ def _summary(
         "src_rows_mined": len(src_lines),
         "tgt_rows_mined": len(tgt_lines),
         "dimension": dim,
-        "embeddings": _embedding_source(config),
+        "embeddings": embedding_source(config),
     }
     settings = {
         "margin": config.margin,

@@ -52,6 +52,9 @@ RETRIES = 3
 CONNECT_TIMEOUT_S = 3
 # Ray's connection attempts to a silent address (about a second each, 20 by default; Ray's name).
 _RAY_CONNECT_RETRIES = "RAY_gcs_server_port_wait_time_s"
+# The HTTP/2 client preface and an empty SETTINGS frame (type 4): a gRPC server answers with its own.
+_HTTP2_SETTINGS = 4
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, _HTTP2_SETTINGS, 0, 0, 0, 0, 0])
 _PART = re.compile(r"^(?P<name>[a-z]+)\.(?P<start>\d+)-(?P<stop>\d+)\.part\.(?P<kind>npy|npz)$")
 
 
@@ -79,7 +82,8 @@ class RayEngine:
         self.max_memory = max_memory
         self.started_here = False
         self.workers = 0
-        self.computed = {"embed_shards": 0, "knn_blocks": 0}
+        # Rows this run asked the workers for: a resumed run asks only for the missing ones.
+        self.computed = {"embed": 0, "knn": 0}
         self._encoders: EncoderPool | None = None
 
     def __enter__(self) -> RayEngine:
@@ -101,7 +105,7 @@ class RayEngine:
             "address": self.address or "local",
             "workers": self.workers,
             "cpus_per_worker": self.cpus,
-            "units_computed": dict(self.computed),
+            "rows_computed": dict(self.computed),
         }
 
     def _count_workers(self) -> int:
@@ -147,7 +151,7 @@ class RayEngine:
         if not pending:
             return
         pool = encoder or self.load_encoder(config)
-        self.computed["embed_shards"] += len(pending)
+        self.computed["embed"] += sum(stop - start for _, start, stop in pending)
         text_folder = sides[0][2].text_path.parent.resolve()
         with _bar(progress, "embed", "sent", config.show_progress) as bar:
             for name, start, stop in self._guard(pool.embed(text_folder, folder.resolve(), pending)):
@@ -189,7 +193,7 @@ class RayEngine:
             task.remote(embed_folder, knn_folder, name, keys_of[name], config.search, plan, ks[name], a, b)
             for name, a, b in pending
         ]
-        self.computed["knn_blocks"] += len(pending)
+        self.computed["knn"] += sum(stop - start for _, start, stop in pending)
         with _bar(progress, "k-NN", "query", config.show_progress) as bar:
             for name, start, stop in self._guard(self._as_completed(refs)):
                 store(name, start, stop)
@@ -385,12 +389,21 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 
 def _check_reachable(address: str) -> None:
+    """Fail in seconds, not after Ray's minutes of retries, when nothing at ``address`` speaks gRPC.
+
+    A Ray head answers the HTTP/2 client preface with a SETTINGS frame, as every gRPC server does;
+    a closed port, a dropped connection or a service that stays silent does not.
+    """
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S) as connection:
+            connection.sendall(_HTTP2_PREFACE)
+            answer = connection.recv(9)
     except OSError as error:
         raise ConfigError(
-            f"--ray-address {address}: cannot reach it within {CONNECT_TIMEOUT_S} s ({error})"
+            f"--ray-address {address}: no answer within {CONNECT_TIMEOUT_S} s ({error or 'timed out'})"
         ) from None
+    if len(answer) < 4 or answer[3] != _HTTP2_SETTINGS:
+        raise ConfigError(f"--ray-address {address}: no Ray cluster answers there (not a gRPC server)")
