@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from interlingua.errors import ConfigError
 from interlingua.mining import embed, knn
 from interlingua.mining.pipeline import run_mining
 
@@ -171,3 +173,14 @@ def test_stages_are_reused_or_redone_by_fingerprint(corpus, tmp_path: Path) -> N
     assert changed["stages"]["text"]["status"] == "reused"
     assert changed["stages"]["embed"]["status"] == "computed"
     assert changed["stages"]["knn"]["status"] == "computed"
+
+
+def test_stage_folder_of_another_version_is_refused(corpus, tmp_path: Path) -> None:
+    run_mining(corpus.config(tmp_path / "pairs.tsv", mode="forward"))
+    record_path = tmp_path / "pairs.tsv.work" / "embed" / "stage.json"
+    record = json.loads(record_path.read_text())
+    record["interlingua_version"] = "0.0.1"
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match=r"embed: written by interlingua 0\.0\.1, .* not mixed"):
+        run_mining(corpus.config(tmp_path / "pairs.tsv", mode="max"))
+    assert json.loads(record_path.read_text()) == record  # neither deleted nor taken over

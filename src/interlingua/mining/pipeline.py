@@ -338,6 +338,8 @@ def embedding_source(config: MiningConfig) -> dict:
             "model": config.model,
             "model_sha256": model_fingerprint(config.model),
             "prefix": config.prefix,
+            # Padding follows the batches: shards of another batch size may differ in the last bit.
+            "batch_size": config.batch_size,
         }
     return {
         side: {"file": file_identity(vectors.path), "laser_dim": vectors.dim, "fp16": vectors.fp16}

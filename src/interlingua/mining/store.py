@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from interlingua import __version__
 from interlingua.atomic import write_json
 from interlingua.data.textio import iter_lines
-from interlingua.errors import DataError
+from interlingua.errors import ConfigError, DataError
 
 # Rows gathered per memory map in ``MatrixFile.gather``: bounds the pages a map keeps resident.
 GATHER_CHUNK_ROWS = 4096
@@ -224,7 +225,8 @@ class MatrixFile:
 class StageFolder:
     """The folder of one pipeline stage, tied to a fingerprint of everything its output depends on.
 
-    ``stage.json`` holds the fingerprint and whether the stage finished.  A folder whose
+    ``stage.json`` holds the fingerprint, whether the stage finished, and the interlingua version
+    that wrote it.  A folder of another version is refused (``ConfigError``).  A folder whose
     fingerprint differs from the current one (other inputs or settings) is wiped and the stage
     starts again; a matching unfinished one is resumed; a matching finished one is reused as is.
     The fingerprint of each stage contains the previous stage's, so a change invalidates every
@@ -240,7 +242,16 @@ class StageFolder:
 
     def _record(self) -> dict | None:
         record = read_json(self.record_path)
-        return record if record and record["fingerprint"] == self.fingerprint else None
+        if record is None:
+            return None
+        written_by = record.get("interlingua_version")
+        if written_by != __version__:
+            # Its files may have another layout: neither reused, nor resumed, nor silently deleted.
+            raise ConfigError(
+                f"{self.path}: written by interlingua {written_by or '(an earlier version)'}, this is "
+                f"{__version__}; stages are not mixed across versions: delete it or choose another --work-dir"
+            )
+        return record if record["fingerprint"] == self.fingerprint else None
 
     @property
     def complete(self) -> bool:
@@ -258,7 +269,11 @@ class StageFolder:
         self.path.mkdir(parents=True)
 
     def begin(self) -> None:
-        atomic_write_json(self.record_path, {"fingerprint": self.fingerprint, "complete": False})
+        self._write_record(complete=False)
 
     def finish(self) -> None:
-        atomic_write_json(self.record_path, {"fingerprint": self.fingerprint, "complete": True})
+        self._write_record(complete=True)
+
+    def _write_record(self, *, complete: bool) -> None:
+        record = {"fingerprint": self.fingerprint, "complete": complete, "interlingua_version": __version__}
+        atomic_write_json(self.record_path, record)
