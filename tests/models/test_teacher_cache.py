@@ -47,3 +47,9 @@ def test_another_prefix_text_or_teacher_content_is_another_entry(teacher, tmp_pa
 def test_default_root_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERLINGUA_CACHE", str(tmp_path))
     assert teacher_cache.default_cache_root() == tmp_path / "teacher"
+
+
+def test_teacher_width_is_read_without_loading(teacher, tmp_path):
+    assert teacher_cache.teacher_width(str(teacher)) == 16
+    assert teacher_cache.teacher_width(str(teacher.parent / "hf")) == 16  # a plain transformers folder
+    assert teacher_cache.teacher_width("org/some-hub-model") is None

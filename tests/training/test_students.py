@@ -50,3 +50,13 @@ def test_translation_ranking_trains_a_static_student(tmp_path, data_root, teache
     run, model = train(build_config(recipe="tr", overrides={**values, "learning_rate": 0.1}))
     assert run.steps == 2
     assert not model[0].embedding.weight.detach().equal(before)
+
+
+def test_a_student_of_another_width_is_refused_before_the_teacher_encodes(tmp_path, data_root, teacher):
+    from interlingua.errors import ConfigError
+
+    values = {**TINY, "data_root": str(data_root), "teacher": str(teacher), "output": str(tmp_path / "run")}
+    values.update(hidden=32, heads=2, ffn=32, layers=1, vocab_size=300, teacher_cache=str(tmp_path / "cache"))
+    with pytest.raises(ConfigError, match="32 dimensions and the teacher's 16"):
+        train(build_config(recipe="distill", overrides=values))
+    assert not (tmp_path / "cache").exists()

@@ -13,6 +13,7 @@ reuses stale rows, and an unchanged one never pays twice.  The default ROOT is
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,24 @@ EMBEDDINGS = "embeddings.npy"
 def default_cache_root() -> Path:
     base = os.environ.get("INTERLINGUA_CACHE") or Path.home() / ".cache" / "interlingua"
     return Path(base) / "teacher"
+
+
+def teacher_width(teacher: str) -> int | None:
+    """The width of a local teacher's embeddings, read from its config files without loading it
+    (None where they do not say: a hub name, or a model with a projection after its pooling)."""
+    path = Path(teacher)
+    modules = path / "modules.json"
+    try:
+        if modules.is_file():
+            entries = json.loads(modules.read_text(encoding="utf-8"))
+            if any("Dense" in entry.get("type", "") for entry in entries):
+                return None
+            pooling = next(entry for entry in entries if entry.get("type", "").endswith("Pooling"))
+            config = json.loads((path / pooling["path"] / "config.json").read_text(encoding="utf-8"))
+            return config.get("embedding_dimension") or config.get("word_embedding_dimension")
+        return json.loads((path / "config.json").read_text(encoding="utf-8")).get("hidden_size")
+    except (OSError, ValueError, StopIteration, KeyError):
+        return None
 
 
 def cache_key(teacher: str, prefix: str, sentences: Sequence[str]) -> str:

@@ -27,7 +27,7 @@ from interlingua.errors import ConfigError
 from interlingua.losses.align import AlignLoss
 from interlingua.losses.cz_nce import CZNCELoss
 from interlingua.losses.dap import DAPLoss
-from interlingua.losses.distillation import DistillationLoss
+from interlingua.losses.distillation import DistillationLoss, check_widths
 from interlingua.losses.ems import EMSLoss
 from interlingua.losses.ems_contrastive import EMSContrastiveLoss
 from interlingua.losses.engine import SplitLoss
@@ -39,7 +39,7 @@ from interlingua.losses.tr_plus import RTLTerm, TokenTerm, TRPlusLoss, UGTTerm, 
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
 from interlingua.losses.xtr import XTRLoss
-from interlingua.models.teacher_cache import rows_for, teacher_embeddings
+from interlingua.models.teacher_cache import rows_for, teacher_embeddings, teacher_width
 from interlingua.training.config import TrainConfig
 
 
@@ -231,6 +231,8 @@ def row_labels(loss: nn.Module, config: TrainConfig, corpora: Sequence[ParallelC
         index = {code: i for i, code in enumerate(training_languages(config))}
         return [index[corpus.src_lang] for corpus in corpora for _ in range(len(corpus))]
     if isinstance(loss, DistillationLoss):
+        # Before the teacher encodes anything: a student of another width cannot be compared with it.
+        check_widths(loss.model.get_embedding_dimension(), teacher_width(config.teacher))
         distinct, rows = rows_for([sentence for corpus in corpora for sentence in corpus.tgt])
         matrix, _ = teacher_embeddings(
             config.teacher, distinct, prefix=config.teacher_prefix, cache_root=config.teacher_cache
