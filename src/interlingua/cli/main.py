@@ -88,12 +88,29 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def close_progress_bars() -> None:
+    """End the bars a stopped run left open, so that its error line starts a line of its own (a bar
+    ends its line with a carriage return, not a newline)."""
+    std = sys.modules.get("tqdm.std")
+    if std is None:
+        return
+    # Each tqdm class (std, auto, notebook) may keep its own set of open bars.
+    classes, bars = [std.tqdm], set()
+    while classes:
+        kind = classes.pop()
+        classes.extend(kind.__subclasses__())
+        bars.update(vars(kind).get("_instances", ()))
+    for bar in bars:
+        bar.close()
+
+
 def quiet_libraries() -> None:
     """Silence the progress bars of transformers and the hub ("Loading weights", "Writing model
     shards"): they tell a user nothing to act on, around the toolkit's own bars and lines."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is imported
-    if "transformers" in sys.modules:  # already imported (a test, or a caller of main): tell it directly
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
+    transformers = sys.modules.get("transformers")  # None when blocked (a torch-free run's tests)
+    if transformers is not None:  # already imported (a test, or a caller of main): tell it directly
+        transformers.utils.logging.disable_progress_bar()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,11 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InterlinguaError as error:
+        close_progress_bars()
         print(f"interlingua {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
-    except (
-        pickle.UnpicklingError
-    ) as error:  # torch.load(weights_only=True) refused a model or checkpoint file
+    except pickle.UnpicklingError as error:
+        # torch.load(weights_only=True) refused a model or checkpoint file.
+        close_progress_bars()
         print(
             f"interlingua {args.command}: error: refused to load {_refused_file(error)}: it holds Python "
             "objects that could run code, not only tensors; use it only if you trust it, as safetensors",

@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         with _quiet() if args.quiet else contextlib.nullcontext():
             train_and_evaluate(config)
     except KeyboardInterrupt:
+        from interlingua.cli.main import close_progress_bars
+
+        close_progress_bars()
         print(
             f"interlingua train: interrupted; the checkpoints in {config.output} are kept: "
             "rerun the same command with --resume to continue",
