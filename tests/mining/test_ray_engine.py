@@ -281,7 +281,8 @@ def test_encode_on_ray_gives_the_staged_single_process_bytes(texts, local_ray, t
     texts_with_blank = tmp_path / "input.txt"
     texts_with_blank.write_text("\n".join([lines[0], "", *lines[1:]]) + "\n", encoding="utf-8")
     arguments = ["encode", "--model", str(texts["model"]), "--input", str(texts_with_blank)]
-    assert main([*arguments, "--output", str(tmp_path / "ray.npy"), "--engine", "ray"]) == 0
+    on_ray = ["--output", str(tmp_path / "ray.npy"), "--engine", "ray", "--max-memory", str(MEMORY)]
+    assert main([*arguments, *on_ray]) == 0
     encode_staged(
         str(texts["model"]), texts_with_blank, tmp_path / "local.npy", engine="local", max_memory=MEMORY
     )
