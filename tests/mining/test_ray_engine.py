@@ -86,6 +86,7 @@ def test_ray_engine_gives_the_single_process_bytes(texts, reference, local_ray, 
     engine = summary["engine"]
     assert engine["name"] == "ray" and engine["workers"] == 2
     assert engine["rows_computed"] == {"embed": N_SRC + N_TGT, "knn": N_SRC + N_TGT}
+    assert engine["worker_peak_rss_bytes"] > 0
     # Several shards and blocks, so that both workers had some.
     assert summary["plan"]["embed_rows"] < N_TGT and summary["plan"]["query_rows"] < N_TGT
     assert not list((tmp_path / "pairs.tsv.work").rglob("*.part.*"))

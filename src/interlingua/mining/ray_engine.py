@@ -39,6 +39,7 @@ from interlingua.mining.pipeline import (
     STORAGE_DTYPES,
     LocalEngine,
     MiningConfig,
+    peak_rss_bytes,
     score_files,
     search_directions,
     select_files,
@@ -84,6 +85,8 @@ class RayEngine:
         self.workers = 0
         # Rows this run asked the workers for: a resumed run asks only for the missing ones.
         self.computed = {"embed": 0, "knn": 0}
+        # The largest peak resident memory of a worker process, for the summary.
+        self.worker_peak_rss = 0
         self._encoders: EncoderPool | None = None
 
     def __enter__(self) -> RayEngine:
@@ -106,6 +109,7 @@ class RayEngine:
             "workers": self.workers,
             "cpus_per_worker": self.cpus,
             "rows_computed": dict(self.computed),
+            "worker_peak_rss_bytes": self.worker_peak_rss,
         }
 
     def _count_workers(self) -> int:
@@ -154,7 +158,8 @@ class RayEngine:
         self.computed["embed"] += sum(stop - start for _, start, stop in pending)
         text_folder = sides[0][2].text_path.parent.resolve()
         with _bar(progress, "embed", "sent", config.show_progress) as bar:
-            for name, start, stop in self._guard(pool.embed(text_folder, folder.resolve(), pending)):
+            for name, start, stop, peak in self._guard(pool.embed(text_folder, folder.resolve(), pending)):
+                self._peak(peak)
                 store(name, start, stop)
                 bar.update(stop - start)
         self._release_encoders()
@@ -185,7 +190,7 @@ class RayEngine:
         if config.search.index:
             # Each direction's index is trained and filled once, by one worker, and saved in the
             # stage folder; the block tasks read it from there.
-            build = self.ray.remote(_build_index).options(**self._options(), max_retries=RETRIES)
+            build = self.ray.remote(_measured(_build_index)).options(**self._options(), max_retries=RETRIES)
             names = {name for name, _, _ in pending}
             self._get([build.remote(keys_of[n], config.search, plan, knn_folder, n) for n in names])
         task = self.ray.remote(_search_part).options(**self._options(), max_retries=RETRIES)
@@ -195,16 +200,17 @@ class RayEngine:
         ]
         self.computed["knn"] += sum(stop - start for _, start, stop in pending)
         with _bar(progress, "k-NN", "query", config.show_progress) as bar:
-            for name, start, stop in self._guard(self._as_completed(refs)):
+            for name, start, stop, peak in self._guard(self._as_completed(refs)):
+                self._peak(peak)
                 store(name, start, stop)
                 bar.update(stop - start)
 
     def score(self, knn_folder: Path, score_folder: Path, margin: str, block_rows: int) -> None:
-        task = self.ray.remote(score_files).options(**self._options(), max_retries=RETRIES)
+        task = self.ray.remote(_measured(score_files)).options(**self._options(), max_retries=RETRIES)
         self._get([task.remote(knn_folder.resolve(), score_folder.resolve(), margin, block_rows)])
 
     def select(self, score_folder: Path, select_folder: Path, mode: str) -> None:
-        task = self.ray.remote(select_files).options(**self._options(), max_retries=RETRIES)
+        task = self.ray.remote(_measured(select_files)).options(**self._options(), max_retries=RETRIES)
         self._get([task.remote(score_folder.resolve(), select_folder.resolve(), mode)])
 
     def _as_completed(self, refs: list) -> Iterator:
@@ -212,8 +218,13 @@ class RayEngine:
             ready, refs = self.ray.wait(refs, num_returns=1)
             yield self.ray.get(ready[0])
 
-    def _get(self, refs: list) -> list:
-        return list(self._guard(iter(self.ray.get(refs))))
+    def _get(self, refs: list) -> None:
+        """Wait for tasks that return their worker's peak memory."""
+        for peak in self._guard(iter(self.ray.get(refs))):
+            self._peak(peak)
+
+    def _peak(self, peak: int) -> None:
+        self.worker_peak_rss = max(self.worker_peak_rss, peak)
 
     def _guard(self, results: Iterator) -> Iterator:
         """``results``, with a worker's own error (bad input) raised as it is, and Ray's failures
@@ -245,8 +256,9 @@ class ShardWorker:
 
     def embed(
         self, text_folder: Path, folder: Path, name: str, start: int, stop: int
-    ) -> tuple[str, int, int]:
-        """Embed rows ``start:stop`` of side ``name`` into their part file; return the unit."""
+    ) -> tuple[str, int, int, int]:
+        """Embed rows ``start:stop`` of side ``name`` into their part file; return the unit and the
+        worker's peak memory."""
         if name not in self.sources:
             self.sources[name] = self._source(text_folder, name)
         rows, vectors_of = self.sources[name]
@@ -255,7 +267,7 @@ class ShardWorker:
             _part_path(folder, name, start, stop, "npy"),
             embed.embed_shard(rows[start:stop], vectors_of, dtype),
         )
-        return name, start, stop
+        return name, start, stop, peak_rss_bytes()
 
     def _source(self, text_folder: Path, name: str) -> tuple:
         texts = TextStore(text_folder, name, id_column=self.config.id_column)
@@ -274,7 +286,7 @@ class EncoderPool:
 
     def embed(
         self, text_folder: Path, folder: Path, units: list[tuple[str, int, int]]
-    ) -> Iterator[tuple[str, int, int]]:
+    ) -> Iterator[tuple[str, int, int, int]]:
         from ray.util import ActorPool
 
         return ActorPool(self.actors).map_unordered(
@@ -297,6 +309,16 @@ def _absolute_inputs(config: MiningConfig) -> MiningConfig:
     return replace(config, model=model, **sides)
 
 
+def _measured(function):
+    """``function`` as a task that returns its worker's peak resident memory."""
+
+    def task(*args) -> int:
+        function(*args)
+        return peak_rss_bytes()
+
+    return task
+
+
 def _build_index(keys_path: Path, settings: knn.SearchSettings, plan: MiningPlan, folder: Path, name: str):
     knn.load_or_build_index(MatrixFile(keys_path), settings, plan, folder, name, False)
 
@@ -317,14 +339,15 @@ def _search_part(
     k: int,
     start: int,
     stop: int,
-) -> tuple[str, int, int]:
-    """Search queries ``start:stop`` of direction ``name`` into their part file; return the unit."""
+) -> tuple[str, int, int, int]:
+    """Search queries ``start:stop`` of direction ``name`` into their part file; return the unit and the
+    worker's peak memory."""
     queries = MatrixFile(embed_folder / ("src.npy" if name == "forward" else "tgt.npy"))
     index = _saved_index(keys_path, settings, plan, folder, name) if settings.index else None
     sims, ids = knn.search_rows(queries, MatrixFile(keys_path), index, settings, plan, k, start, stop)
     with atomic_file(_part_path(folder, name, start, stop, "npz")) as temporary, open(temporary, "wb") as out:
         np.savez(out, sims=sims, ids=ids)
-    return name, start, stop
+    return name, start, stop, peak_rss_bytes()
 
 
 def _part_path(folder: Path, name: str, start: int, stop: int, kind: str) -> Path:
