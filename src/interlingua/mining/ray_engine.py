@@ -135,8 +135,10 @@ class RayEngine:
             actor = self.ray.remote(ShardWorker).options(
                 **self._options(), max_restarts=RETRIES, max_task_retries=RETRIES
             )
-            absolute = _absolute_inputs(config)
-            self._encoders = EncoderPool(self.ray, [actor.remote(absolute) for _ in range(self.workers)])
+            # The encoder gets the worker's CPUs, not one thread per core of the node (ONNX Runtime's
+            # default), which would oversubscribe a node running several workers.
+            worker_config = replace(_absolute_inputs(config), threads=self.cpus)
+            self._encoders = EncoderPool(self.ray, [actor.remote(worker_config) for _ in range(self.workers)])
         return self._encoders
 
     def embed(self, config: MiningConfig, folder: Path, sides: tuple, plan: MiningPlan, encoder) -> None:
