@@ -47,6 +47,9 @@ STUDENTS: dict[str, dict[str, Any]] = {
     "L4-even": {"layers": 4, "layer_choice": "even"},
     "static": {"static": True},
 }
+# Every row trains on the same pairs: at most 6,000 per language (55k pairs; their 50k distinct
+# English sentences are what the teacher encodes, once).
+SHARED = {"max_pairs_per_language": 6000, "corpora": ["tatoeba_challenge"]}
 STATIC_TRAINING = {"batch_size": 1024, "learning_rate": 0.05, "warmup": 0.02}
 # row: (start, recipe, settings); the budget in CPU-minutes follows the @
 ROWS: dict[str, tuple[str | None, str, dict[str, Any]]] = {
@@ -71,10 +74,12 @@ def save(path: Path, payload: dict) -> None:
 
 
 def training_texts(args: argparse.Namespace) -> list[str]:
-    from interlingua.data.corpora import load_training_corpora
+    """The English side of the rows' training pairs, as the trainer selects them."""
+    from interlingua.training.config import build_config
+    from interlingua.training.trainer import load_corpora
 
-    corpora = load_training_corpora(args.data_root, LANGS.split(","), corpora=["tatoeba_challenge"])
-    return [sentence for corpus in corpora for sentence in corpus.tgt]
+    config = build_config(recipe="distill", overrides={**SHARED, "langs": LANGS, "data_root": args.data_root})
+    return [sentence for corpus in load_corpora(config) for sentence in corpus.tgt]
 
 
 def prepare(args: argparse.Namespace) -> None:
@@ -133,6 +138,7 @@ def train_row(args: argparse.Namespace, spec: str) -> None:
         "checkpoint_every": 1000,
         "teacher": args.teacher,
         "teacher_cache": args.cache,
+        **SHARED,
         **settings,
     }
     if start is not None:
@@ -216,14 +222,17 @@ def score(args: argparse.Namespace, name: str) -> None:
 
 def encoders(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
     """PyTorch encoders of ``names`` and, where they apply, ONNX int8 exports (numpy for static)."""
-    from interlingua.models.encode import load_encoder
+    from sentence_transformers import SentenceTransformer
+
+    from interlingua.models.encode import SentenceTransformerEncoder
     from interlingua.models.export import export_model, load_export
     from interlingua.models.runtime import load_runtime_encoder, runtime_kind
 
     built = {}
     for name in names:
         path = model_path(args, name)
-        built[f"{name} (pytorch)"] = load_encoder(str(path), batch_size=128)
+        model = SentenceTransformer(str(path), device="cpu")
+        built[f"{name} (pytorch)"] = SentenceTransformerEncoder(model, name=name, batch_size=128)
         if runtime_kind(path) == "static":
             built[f"{name} (numpy)"] = load_runtime_encoder(path)
             continue
