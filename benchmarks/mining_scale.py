@@ -27,6 +27,21 @@ Steps, in this one command:
     nice -n 19 .venv/bin/python benchmarks/mining_scale.py
 
 Writes runs/mining/scale.json (data and work files under runs/mining/scale/, about 12 GB).
+
+With ``--real`` the embeddings are real: the same texts (every source line's translation known,
+no planted subset) are encoded by ``--model``, the project's fastest encoder (an ONNX int8 export:
+``interlingua export onnx --int8``), and mined with an IVF-PQ index under ``--max-memory 2G``:
+1. in one process; 2. with ``--engine ray`` on 2 local workers (output compared byte for byte with
+1.); 3. with ``--engine ray`` again, killed with SIGKILL at 40% of the forward k-NN and rerun
+(output compared with 2.); 4. a 50k x 50k slice (the first 50k source lines and their
+translations, shuffled) with the model and with ``--reference-model`` (me5-small) for quality.
+Each run reports encode time and sentences/s, k-NN time, the driver's peak RSS, the largest Ray
+worker's, and recall and precision of the known pairs at the F1-optimal threshold.
+
+    nice -n 19 .venv/bin/python benchmarks/mining_scale.py --real --model runs/export-int8 \
+        --reference-model /tmp/me5-st
+
+Writes runs/mining/real.json (work files under runs/mining/real/).
 """
 
 from __future__ import annotations
@@ -57,6 +72,7 @@ PLANTED_SHARE = 0.9
 NOISE = 0.8
 CHUNK = 50_000
 FLAT_QUERIES = 2000
+SLICE = 50_000  # lines per side of the me5-small reference run
 MINE_OPTIONS = [
     "--index", "IVF1024,PQ16", "--index-params", "nprobe=8", "--train-size", "65536",
     "--storage", "float16", "--max-memory", "2G",
@@ -79,6 +95,23 @@ def pooled_pairs(data_root: Path) -> list[tuple[str, str]]:
     return [(a, b) for a, b in pairs if a.strip() and b.strip()]
 
 
+def write_sides(
+    data_root: Path, folder: Path, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``size`` pooled pairs (completed with repeats), each side shuffled, as src.txt and tgt.txt.
+
+    Returns the target line of each source line's pair, the pair of each source line, and the
+    number of distinct pairs available."""
+    pairs = pooled_pairs(data_root)
+    available = len(pairs)
+    repeats = rng.integers(0, available, max(size - available, 0))
+    chosen = np.concatenate([rng.permutation(available), repeats])[:size]
+    src_order, tgt_order = rng.permutation(size), rng.permutation(size)  # line -> pair
+    (folder / "src.txt").write_text("".join(pairs[chosen[p]][0] + "\n" for p in src_order), encoding="utf-8")
+    (folder / "tgt.txt").write_text("".join(pairs[chosen[p]][1] + "\n" for p in tgt_order), encoding="utf-8")
+    return np.argsort(tgt_order)[src_order], src_order, available
+
+
 def unit_rows(rng: np.random.Generator, rows: int) -> np.ndarray:
     vectors = rng.standard_normal((rows, DIM), dtype=np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -91,16 +124,9 @@ def prepare(data_root: Path, folder: Path) -> dict:
         return json.loads(record.read_text())
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    pairs = pooled_pairs(data_root)
-    available = len(pairs)
-    repeats = rng.integers(0, available, max(SIZE - available, 0))
-    chosen = np.concatenate([rng.permutation(available), repeats])[:SIZE]
-    src_order, tgt_order = rng.permutation(SIZE), rng.permutation(SIZE)  # line -> pair
-    (folder / "src.txt").write_text("".join(pairs[chosen[p]][0] + "\n" for p in src_order), encoding="utf-8")
-    (folder / "tgt.txt").write_text("".join(pairs[chosen[p]][1] + "\n" for p in tgt_order), encoding="utf-8")
-    tgt_line_of_pair = np.argsort(tgt_order)
+    translation, src_order, available = write_sides(data_root, folder, SIZE, rng)
     planted = rng.random(SIZE) < PLANTED_SHARE  # per pair
-    known = np.where(planted[src_order], tgt_line_of_pair[src_order], -1)  # source line -> target line
+    known = np.where(planted[src_order], translation, -1)  # source line -> target line
     np.save(folder / "known.npy", known)
 
     centres = unit_rows(rng, TOPICS)
@@ -124,14 +150,42 @@ def prepare(data_root: Path, folder: Path) -> dict:
     return info
 
 
-def mine_command(folder: Path, name: str) -> list[str]:
+def mine_command(
+    folder: Path, name: str, inputs: list[str] | None = None, options: list[str] = MINE_OPTIONS
+) -> list[str]:
+    """The mining command of run ``name``: the synthetic embeddings, or ``inputs`` (a model)."""
+    embeddings = ["--src-embeddings", str(folder / "src.npy"), "--tgt-embeddings", str(folder / "tgt.npy")]
     return [
         sys.executable, "-m", "interlingua.cli.main", "mine",
-        "--src", str(folder / "src.txt"), "--tgt", str(folder / "tgt.txt"),
-        "--src-embeddings", str(folder / "src.npy"), "--tgt-embeddings", str(folder / "tgt.npy"),
+        "--src", str(folder / "src.txt"), "--tgt", str(folder / "tgt.txt"), *(inputs or embeddings),
         "--output", str(folder / f"{name}.tsv"), "--work-dir", str(folder / f"{name}.work"),
-        *MINE_OPTIONS,
+        *options,
     ]  # fmt: skip
+
+
+def prepare_real(data_root: Path, folder: Path, size: int) -> dict:
+    """Texts of the real run, and a slice of them for the me5-small reference; every source line's
+    translation is known (the line of its pair on the target side)."""
+    record = folder / "data.json"
+    if record.exists():
+        return json.loads(record.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    known, _, available = write_sides(data_root, folder, size, rng)
+    np.save(folder / "known.npy", known)
+    rows = min(SLICE, size)
+    order = rng.permutation(rows)  # slice target line -> source line of its translation
+    # split("\n"), as in quality(): the corpora hold characters that splitlines() breaks on.
+    src_lines = (folder / "src.txt").read_text(encoding="utf-8").split("\n")[:rows]
+    tgt_lines = (folder / "tgt.txt").read_text(encoding="utf-8").split("\n")
+    part = folder / "slice"
+    part.mkdir(exist_ok=True)
+    (part / "src.txt").write_text("".join(line + "\n" for line in src_lines), encoding="utf-8")
+    (part / "tgt.txt").write_text("".join(tgt_lines[known[i]] + "\n" for i in order), encoding="utf-8")
+    np.save(part / "known.npy", np.argsort(order))
+    info = {"pairs_available": available, "lines_per_side": size, "slice_lines_per_side": rows}
+    record.write_text(json.dumps(info, indent=2) + "\n")
+    return info
 
 
 def run_measured(command: list[str], log: Path, *, kill_when=None) -> dict:
@@ -187,6 +241,75 @@ def quality(folder: Path, name: str) -> dict:
     }
 
 
+def model_run(
+    folder: Path, name: str, inputs: list[str], options: list[str], log: Path, kill_at: float | None = None
+) -> dict:
+    """Mine with a model (encode + mine, in a fresh work folder); the measures of the real run.
+
+    With ``kill_at`` the run is killed once that share of the forward k-NN is done, then run again.
+    Peak memory: the driver's own (wait4) and the largest of the Ray workers' (the run summary).
+    """
+    shutil.rmtree(folder / f"{name}.work", ignore_errors=True)
+    command = mine_command(folder, name, inputs, options)
+    report = {"command": " ".join(command)}
+    if kill_at is not None:
+        work = folder / f"{name}.work"
+        report["killed_run"] = run_measured(command, log, kill_when=lambda: forward_progress(work) >= kill_at)
+        report["forward_knn_done_at_kill"] = round(forward_progress(work), 3)
+    report["run"] = run_measured(command, log)
+    summary = json.loads((folder / f"{name}.tsv.json").read_text())
+    rows = summary["inputs"]["src_rows_mined"] + summary["inputs"]["tgt_rows_mined"]
+    embed_seconds = summary["stages"]["embed"]["seconds"]
+    report |= {
+        "driver_peak_rss_bytes_own_report": summary["peak_rss_bytes"],
+        "engine": summary["engine"],
+        "stages": summary["stages"],
+        "plan": summary["plan"],
+        "encode_seconds": embed_seconds,
+        "encode_sentences_per_second": round(rows / embed_seconds) if embed_seconds else None,
+        "knn_seconds": summary["stages"]["knn"]["seconds"],
+        "quality": quality(folder, name),
+    }
+    return report
+
+
+def main_real(args: argparse.Namespace) -> None:
+    """1M x 1M real sentences encoded by ``--model`` (an ONNX int8 export), mined in one process and
+    on 2 local Ray workers, then on Ray killed and resumed; me5-small and the model on a slice."""
+    folder = args.out_dir / "real"
+    began = time.time()
+    data = run_step("prepare-real", args)
+    prepared = time.time() - began
+    log = folder / "mine.log"
+    model = ["--model", str(args.model), "--prefix", args.prefix]
+    options = [*MINE_OPTIONS[2:], "--index", args.index]
+    single = model_run(folder, "single", model, options, log)
+    on_ray = model_run(folder, "ray", [*model, "--engine", "ray"], options, log)
+    resumed = model_run(folder, "ray-resumed", [*model, "--engine", "ray"], options, log, kill_at=0.4)
+    outputs = {name: (folder / f"{name}.tsv").read_bytes() for name in ("single", "ray", "ray-resumed")}
+    part = folder / "slice"
+    reference = ["--model", str(args.reference_model), "--prefix", args.reference_prefix]
+    result = {
+        "benchmark": "1M x 1M mining of real pooled-corpus pairs, encoded by the model (see docstring)",
+        "data": data,
+        "prepare_seconds": round(prepared, 1),
+        "single_process": single,
+        "ray_2_workers": on_ray,
+        "ray_killed_and_resumed": resumed,
+        "ray_output_identical_to_single_process": outputs["ray"] == outputs["single"],
+        "resumed_output_identical_to_uninterrupted": outputs["ray-resumed"] == outputs["ray"],
+        "slice": {
+            "model": model_run(part, "model", model, options, log),
+            "reference": model_run(part, "reference", reference, options, log),
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared",
+        "interlingua_version": __version__,
+    }
+    (args.out_dir / "real.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
 def flat_baseline(folder: Path) -> dict:
     """LASER's knnCPU: everything in RAM, float32, one flat index; run in its own process."""
     import faiss
@@ -214,9 +337,8 @@ def flat_baseline(folder: Path) -> dict:
 def run_step(step: str, args: argparse.Namespace) -> dict:
     """Run one step of this script in its own process and return the JSON it prints."""
     command = [sys.executable, __file__, "--step", step, "--out-dir", str(args.out_dir)]
-    finished = subprocess.run(
-        [*command, "--data-root", str(args.data_root)], capture_output=True, text=True, check=True
-    )
+    command += ["--size", str(args.size), "--data-root", str(args.data_root)]
+    finished = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(finished.stdout.strip().split("\n")[-1])
 
 
@@ -232,8 +354,25 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=REPO / "runs" / "mining")
     # Heavy steps run in processes of their own so that this one stays small: Linux counts the
     # parent's peak memory at the time a child starts in the child's getrusage peak.
-    parser.add_argument("--step", choices=("prepare", "flat"), help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=("prepare", "prepare-real", "flat"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--real", action="store_true", help="encode real text with --model instead of synthetic vectors"
+    )
+    parser.add_argument("--model", type=Path, help="with --real: the encoder, an ONNX int8 export")
+    parser.add_argument("--prefix", default="", help="with --real: the model's prefix")
+    parser.add_argument("--reference-model", type=Path, help="with --real: me5-small, on the slice")
+    parser.add_argument("--reference-prefix", default="query: ", help="with --real: its prefix")
+    parser.add_argument("--size", type=int, default=SIZE, help="with --real: lines per side (default 1M)")
+    parser.add_argument("--index", default="IVF1024,PQ16", help="with --real: the FAISS index")
     args = parser.parse_args()
+    if args.step == "prepare-real":
+        print(json.dumps(prepare_real(args.data_root, args.out_dir / "real", args.size)))
+        return
+    if args.real:
+        if args.model is None or args.reference_model is None:
+            parser.error("--real needs --model and --reference-model")
+        main_real(args)
+        return
     folder = args.out_dir / "scale"
     if args.step == "prepare":
         print(json.dumps(prepare(args.data_root, folder)))
