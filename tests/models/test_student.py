@@ -132,3 +132,16 @@ def test_tokenizers_pruning_cannot_handle_are_named():
     bpe = Tokenizer(models.BPE())
     with pytest.raises(ConfigError, match="cannot prune a BPE tokenizer; handled: Unigram, WordPiece"):
         tokenizer_kind(bpe, "teacher")
+
+
+def test_a_language_without_text_is_refused_before_the_teacher_loads(
+    teacher, tmp_path, monkeypatch, data_root
+):
+    def no_teacher(*args, **kwargs):
+        raise AssertionError("the teacher was loaded")
+
+    monkeypatch.setattr("interlingua.models.student.load_pretrained_encoder", no_teacher)
+    config = StudentConfig(teacher=str(teacher), langs=["xho"], corpora=["wmt"], data_root=str(data_root))
+    config.output = str(tmp_path / "s")
+    with pytest.raises(ConfigError, match="no training data for xho"):
+        make_student(config)

@@ -259,23 +259,34 @@ class PieceCounts:
     languages: list[str]
 
 
-def count_student_pieces(config: StudentConfig, tokenizer: Tokenizer) -> PieceCounts:
+def student_texts(config: StudentConfig) -> tuple[list[str], list[str]]:
+    """``counting_texts``, refusing languages with nothing to count on."""
     texts, languages = counting_texts(config)
     if not texts:
         raise ConfigError(f"no text to count pieces on for {', '.join(config.langs) or config.text}")
+    return texts, languages
+
+
+def pieces_of(tokenizer: Tokenizer, texts: list[str], languages: list[str]) -> PieceCounts:
     return PieceCounts(count_pieces(tokenizer, texts), len(texts), languages)
+
+
+def count_student_pieces(config: StudentConfig, tokenizer: Tokenizer) -> PieceCounts:
+    return pieces_of(tokenizer, *student_texts(config))
 
 
 def make_student(config: StudentConfig, counted: PieceCounts | None = None) -> StudentRecord:
     """Write the student that ``config`` describes and return how it was made (``counted``: the
     pieces of its text, when several students of one teacher and text are made)."""
     check_student_config(config)
+    texts = None if counted else student_texts(config)  # no text: refused before the teacher loads
     teacher = load_pretrained_encoder(config.teacher)
     tokenizer = backend_tokenizer(teacher)
     tokenizer_kind(tokenizer, config.teacher)
     total = len(layer_list(teacher[0].auto_model))
     layers = layer_indices(total, config.layers, config.layer_choice) if config.layers else None
-    counted = counted or count_student_pieces(config, tokenizer)
+    if counted is None:
+        counted = pieces_of(tokenizer, *texts)
     kept = kept_piece_ids(tokenizer, counted.counts)
     with staged_folder(Path(config.output)) as staging:
         if config.static:
