@@ -32,7 +32,7 @@ DEATH_MARKER = Path(f"/tmp/interlingua-ray-test-{os.getpid()}-died")
 
 @pytest.fixture(scope="module")
 def texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two random texts and a tiny encoder model built from their words."""
+    """Two random texts, random embeddings of their lines, and a tiny encoder model of their words."""
     from interlingua.models.encoder import EncoderConfig, build_scratch_encoder
     from interlingua.models.tokenizer import train_tokenizer
 
@@ -43,6 +43,8 @@ def texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         lines = [" ".join(rng.choice(WORDS, size=rng.integers(2, 9))) for _ in range(rows)]
         paths[side] = folder / f"{side}.txt"
         paths[side].write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths[f"{side}_npy"] = folder / f"{side}.npy"
+        np.save(paths[f"{side}_npy"], rng.standard_normal((rows, DIM)).astype(np.float32))
     tokenizer = train_tokenizer(WORDS * 20, vocab_size=120)
     model = build_scratch_encoder(tokenizer, EncoderConfig(layers=1, hidden=DIM, heads=2, ffn=64))
     model.save(str(paths["model"]))
@@ -112,7 +114,6 @@ def _die_once(marker: str):
     return hook
 
 
-@pytest.mark.slow  # over 30 s on a loaded 2-core machine
 @needs_ray
 @pytest.mark.parametrize("local_ray", [_die_once(str(DEATH_MARKER))], indirect=True)
 def test_a_dying_worker_is_retried_and_its_shard_stored_once(texts, reference, local_ray, tmp_path) -> None:
@@ -182,35 +183,59 @@ def _rows_kept(work: Path, stage: str, names: tuple[str, ...]) -> int:
     return sum(len(rows) for rows in kept.values())
 
 
-@pytest.mark.slow  # over 30 s on a loaded 2-core machine
 @needs_ray
-def test_driver_killed_mid_embedding_resumes_without_redoing_shards(texts, reference, tmp_path) -> None:
-    output = tmp_path / "pairs.tsv"
-    arguments = _mine_args(texts, tmp_path, "--batch-size", "16", "--max-memory", str(MEMORY))
+@pytest.mark.parametrize(
+    ("inputs", "stage", "names", "kill_at_mark", "settings"),
+    [
+        # Precomputed vectors fill one shard per side, so the 4th unit stored is the 2nd of 9 k-NN
+        # blocks (of about 73 queries), with at most 4 more in flight (2 per worker).
+        pytest.param(
+            "embeddings",
+            "knn",
+            ("forward", "backward"),
+            4,
+            ["--index", "IVF4,Flat", "--max-memory", str(MEMORY + 208 * 1024)],
+            id="knn",
+        ),
+        pytest.param(
+            "model",
+            "embed",
+            ("src", "tgt"),
+            2,
+            ["--max-memory", str(MEMORY)],
+            id="embed",
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
+def test_driver_killed_resumes_without_redoing_finished_work(
+    texts, inputs: str, stage: str, names: tuple[str, str], kill_at_mark: int, settings: list, tmp_path: Path
+) -> None:
+    arguments = _mine_args(texts, tmp_path, "--batch-size", "16", *settings, inputs=inputs)
+    assert main([*arguments[:-1], str(tmp_path / "reference.tsv")]) == 0  # single process
+    output = Path(arguments[-1])
     script = tmp_path / "driver.py"
     script.write_text(_KILLING_DRIVER, encoding="utf-8")
     tag = f"INTERLINGUA_TEST_RUN={tmp_path}"
     killed = subprocess.run(
-        [sys.executable, str(script), "2", *arguments, "--engine", "ray"],
+        [sys.executable, str(script), str(kill_at_mark), *arguments, "--engine", "ray"],
         capture_output=True,
         timeout=300,
         env={**os.environ, "INTERLINGUA_TEST_RUN": str(tmp_path)},
     )
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
-    # The killed driver's Ray goes down with it; its workers may finish a shard meanwhile.
+    # The killed driver's Ray goes down with it; its workers may finish a unit meanwhile.
     _wait_until_gone(tag)
-    work = tmp_path / "pairs.tsv.work"
-    kept = _rows_kept(work, "embed", ("src", "tgt"))
+    kept = _rows_kept(tmp_path / "pairs.tsv.work", stage, names)
     assert 0 < kept < N_SRC + N_TGT and not output.exists()
 
     assert main([*arguments, "--engine", "ray"]) == 0
     summary = json.loads((tmp_path / "pairs.tsv.json").read_text())
-    assert summary["stages"]["embed"]["status"] == "resumed"
-    assert summary["engine"]["rows_computed"]["embed"] == N_SRC + N_TGT - kept
-    assert output.read_bytes() == reference[0].read_bytes()
+    assert summary["stages"][stage]["status"] == "resumed"
+    assert summary["engine"]["rows_computed"][stage] == N_SRC + N_TGT - kept
+    assert output.read_bytes() == (tmp_path / "reference.tsv").read_bytes()
 
 
-@pytest.mark.slow  # over 30 s on a loaded 2-core machine
 @needs_ray
 def test_two_nodes(texts, reference, tmp_path: Path) -> None:
     """Two raylets (a head and a worker node): nothing in the engine assumes a single node."""
@@ -230,20 +255,14 @@ def test_two_nodes(texts, reference, tmp_path: Path) -> None:
     assert (tmp_path / "pairs.tsv").read_bytes() == reference[0].read_bytes()
 
 
-def _mine_args(texts: dict[str, Path], tmp_path: Path, *extra: str) -> list[str]:
-    return [
-        "mine",
-        "--src",
-        str(texts["src"]),
-        "--tgt",
-        str(texts["tgt"]),
-        "--model",
-        str(texts["model"]),
-        "--output",
-        str(tmp_path / "pairs.tsv"),
-        "--quiet",
-        *extra,
-    ]
+def _mine_args(texts: dict[str, Path], tmp_path: Path, *extra: str, inputs: str = "model") -> list[str]:
+    """A mine command line, its --output last; ``inputs``: the model, or precomputed embeddings."""
+    if inputs == "model":
+        encoding = ["--model", str(texts["model"])]
+    else:
+        encoding = ["--src-embeddings", str(texts["src_npy"]), "--tgt-embeddings", str(texts["tgt_npy"])]
+    sides = ["--src", str(texts["src"]), "--tgt", str(texts["tgt"])]
+    return ["mine", *sides, *encoding, "--quiet", *extra, "--output", str(tmp_path / "pairs.tsv")]
 
 
 def test_ray_missing_is_one_line_naming_the_extra(texts, tmp_path, monkeypatch, capsys) -> None:

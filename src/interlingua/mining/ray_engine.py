@@ -20,6 +20,7 @@ and precomputed embeddings (shared storage on a real cluster).
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import re
@@ -196,13 +197,12 @@ class RayEngine:
             names = {name for name, _, _ in pending}
             self._get([build.remote(keys_of[n], config.search, plan, knn_folder, n) for n in names])
         task = self.ray.remote(_search_part).options(**self._options(), max_retries=RETRIES)
-        refs = [
-            task.remote(embed_folder, knn_folder, name, keys_of[name], config.search, plan, ks[name], a, b)
-            for name, a, b in pending
-        ]
+        submit = lambda name, a, b: task.remote(  # noqa: E731
+            embed_folder, knn_folder, name, keys_of[name], config.search, plan, ks[name], a, b
+        )
         self.computed["knn"] += sum(stop - start for _, start, stop in pending)
         with _bar(progress, "k-NN", "query", config.show_progress) as bar:
-            for name, start, stop, peak in self._guard(self._as_completed(refs)):
+            for name, start, stop, peak in self._guard(self._as_completed(submit, pending)):
                 self._peak(peak)
                 store(name, start, stop)
                 bar.update(stop - start)
@@ -215,9 +215,14 @@ class RayEngine:
         task = self.ray.remote(_measured(select_files)).options(**self._options(), max_retries=RETRIES)
         self._get([task.remote(score_folder.resolve(), select_folder.resolve(), mode)])
 
-    def _as_completed(self, refs: list) -> Iterator:
-        while refs:
-            ready, refs = self.ray.wait(refs, num_returns=1)
+    def _as_completed(self, submit, units: list[tuple[str, int, int]]) -> Iterator:
+        """``submit(*unit)``'s results as they complete, with two units per worker in flight: enough
+        to keep the workers busy, and little work lost when the driver is killed."""
+        waiting = iter(units)
+        in_flight = [submit(*unit) for unit in itertools.islice(waiting, 2 * self.workers)]
+        while in_flight:
+            ready, in_flight = self.ray.wait(in_flight, num_returns=1)
+            in_flight += [submit(*unit) for unit in itertools.islice(waiting, 1)]
             yield self.ray.get(ready[0])
 
     def _get(self, refs: list) -> None:
@@ -284,7 +289,11 @@ class EncoderPool:
     def __init__(self, ray, actors: list) -> None:
         self.ray = ray
         self.actors = actors
-        self.dimension = int(ray.get(actors[0].dimension.remote())) if actors else 0
+
+    @property
+    def dimension(self) -> int:
+        """The encoder's (asked of a worker: the driver does not load it)."""
+        return int(self.ray.get(self.actors[0].dimension.remote()))
 
     def embed(
         self, text_folder: Path, folder: Path, units: list[tuple[str, int, int]]
