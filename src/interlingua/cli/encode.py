@@ -39,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         return _run_staged(args)
-    if args.ray_address:
-        raise ConfigError("--ray-address needs --engine ray")
+    for option, value in (("--ray-address", args.ray_address), ("--work-dir", args.work_dir)):
+        if value:
+            raise ConfigError(f"{option} needs --engine ray")
     from interlingua.models.encode import encode_file  # here, not above: --help stays fast
 
     matrix = encode_file(args.model, args.input, args.output, prefix=args.prefix, batch_size=args.batch_size)
