@@ -15,6 +15,10 @@ class DataError(InterlinguaError):
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt from its fields, not from the message: a Ray worker's error reaches the driver pickled.
+        return type(self), (self.path, self.problem, self.line)
+
 
 class ConfigError(InterlinguaError):
     """An invalid option, config key, recipe name or model path."""

@@ -58,6 +58,7 @@ def local_ray(request):
 
     runtime_env = {"worker_process_setup_hook": request.param} if hasattr(request, "param") else None
     ray.init(
+        address="local",
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
@@ -312,3 +313,16 @@ def test_encode_on_ray_gives_the_staged_single_process_bytes(texts, local_ray, t
     assert on_ray.tobytes() == local.tobytes()
     # Plain encode returns the encoder's vectors; the stages normalise them once more (last bit).
     np.testing.assert_allclose(on_ray, plain, rtol=0, atol=1e-6)
+
+
+@needs_ray
+def test_bad_input_found_by_a_worker_is_one_line(texts, tmp_path: Path, capsys) -> None:
+    vectors = np.load(texts["src_npy"])
+    vectors[7, 3] = np.nan
+    np.save(tmp_path / "src.npy", vectors)
+    arguments = _mine_args(
+        {**texts, "src_npy": tmp_path / "src.npy"}, tmp_path, "--engine", "ray", inputs="npy"
+    )
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error == f"interlingua mine: error: {tmp_path / 'src.npy'}:8: embedding contains NaN or infinity\n"

@@ -99,9 +99,10 @@ class RayEngine:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._release_encoders()
         if self.started_here:
-            self.ray.shutdown()
+            self.ray.shutdown()  # ends the actors too, without a report of each task they still had
+        else:
+            self._release_encoders()
 
     def describe(self) -> dict:
         return {
@@ -398,7 +399,8 @@ def _connect(ray, address: str | None) -> None:
     """Start a local Ray (``address`` None) or join the cluster at ``address``, without Ray's logs."""
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address is None:
-        ray.init(include_dashboard=False, **quiet)
+        # A new instance of our own, never one that another program started on this machine.
+        ray.init(address="local", include_dashboard=False, **quiet)
         return
     if address != "auto":
         _check_reachable(address)
