@@ -52,30 +52,40 @@ def encode_staged(
         ray_address=ray_address,
     )
     config.validate()
-    work = config.work_folder
-    work.mkdir(parents=True, exist_ok=True)
-    text_stage = StageFolder(work, "text", {"src": file_identity(config.src)})
-    if not text_stage.complete:
-        text_stage.reset()
-        TextStore.build(config.src, text_stage.path, "src", id_column=False, unify=False)
-        text_stage.finish()
-    texts = TextStore(text_stage.path, "src", id_column=False)
+    config.work_folder.mkdir(parents=True, exist_ok=True)
+    texts, text_print = _copy_text(config)
     lines = texts.rows()
     if not len(lines):
         raise DataError(config.src, "no non-blank line: nothing to encode")
+    matrix = _embed(config, texts, lines, text_print)
+    return _write_rows(matrix, lines, texts.line_count, config.output)
+
+
+def _copy_text(config: MiningConfig) -> tuple[TextStore, dict]:
+    """The ``text`` stage of the input (reused when the file is unchanged) and its fingerprint."""
+    stage = StageFolder(config.work_folder, "text", {"src": file_identity(config.src)})
+    if not stage.complete:
+        stage.reset()
+        TextStore.build(config.src, stage.path, "src", id_column=False, unify=False)
+        stage.finish()
+    return TextStore(stage.path, "src", id_column=False), stage.fingerprint
+
+
+def _embed(config: MiningConfig, texts: TextStore, lines: np.ndarray, text_print: dict) -> MatrixFile:
+    """The ``embed`` stage of the lines to encode, filled (or resumed) by the engine."""
     source = embedding_source(config)
-    embed_print = {"text": text_stage.fingerprint, "storage": config.storage, "source": source}
-    embed_stage = StageFolder(work, "embed", embed_print)
+    stage = StageFolder(
+        config.work_folder, "embed", {"text": text_print, "storage": config.storage, "source": source}
+    )
     with open_engine(config) as engine:
-        encoder = None if embed_stage.started else engine.load_encoder(config)
-        dim = encoder.dimension if encoder else MatrixFile(embed_stage.path / "src.npy").shape[1]
+        encoder = None if stage.started else engine.load_encoder(config)
+        dim = encoder.dimension if encoder else MatrixFile(stage.path / "src.npy").shape[1]
         plan = make_plan(
             src_rows=len(lines), tgt_rows=0, dim=dim, k=1, max_memory=config.max_memory, encoding=True
         )
-        if not embed_stage.complete:
-            sides = (("src", lines, texts, None),)
-            fill_embeddings(config, embed_stage, sides, plan, encoder, dim, engine)
-    return _write_rows(MatrixFile(embed_stage.path / "src.npy"), lines, texts.line_count, config.output)
+        if not stage.complete:
+            fill_embeddings(config, stage, (("src", lines, texts, None),), plan, encoder, dim, engine)
+    return MatrixFile(stage.path / "src.npy")
 
 
 def _write_rows(matrix: MatrixFile, lines: np.ndarray, line_count: int, output: Path) -> tuple[int, int]:
