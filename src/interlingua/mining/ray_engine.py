@@ -336,8 +336,13 @@ def _build_index(keys_path: Path, settings: knn.SearchSettings, plan: MiningPlan
 
 
 @functools.lru_cache(maxsize=1)
-def _saved_index(keys_path: Path, settings: knn.SearchSettings, plan: MiningPlan, folder: Path, name: str):
-    """The direction's saved index, read once per worker process (its blocks come in a row)."""
+def _saved_index(
+    keys_path: Path, settings: knn.SearchSettings, plan: MiningPlan, folder: Path, name: str, written: int
+):
+    """The direction's saved index, read once per worker process (its blocks come in a row).
+
+    ``written`` (the file's modification time) is part of the key: a worker that outlives a run
+    (Ray initialised by the caller) must not keep the index of an earlier run at the same path."""
     return knn.load_or_build_index(MatrixFile(keys_path), settings, plan, folder, name, False)
 
 
@@ -355,7 +360,10 @@ def _search_part(
     """Search queries ``start:stop`` of direction ``name`` into their part file; return the unit and the
     worker's peak memory."""
     queries = MatrixFile(embed_folder / ("src.npy" if name == "forward" else "tgt.npy"))
-    index = _saved_index(keys_path, settings, plan, folder, name) if settings.index else None
+    index = None
+    if settings.index:
+        written = (folder / f"{name}.index").stat().st_mtime_ns
+        index = _saved_index(keys_path, settings, plan, folder, name, written)
     sims, ids = knn.search_rows(queries, MatrixFile(keys_path), index, settings, plan, k, start, stop)
     with atomic_file(_part_path(folder, name, start, stop, "npz")) as temporary, open(temporary, "wb") as out:
         np.savez(out, sims=sims, ids=ids)
