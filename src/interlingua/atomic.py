@@ -143,20 +143,19 @@ def staged_folder(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _file_under_ancestor(path: Path) -> Path | None:
-    """The nearest existing ancestor of ``path`` when it is a file (``out.txt/model``)."""
+def _refuse_file_ancestor(path: Path, option: str) -> None:
+    """A ``ConfigError`` when the nearest existing ancestor of ``path`` is a file (``out.txt/model``)."""
     for parent in path.absolute().parents:
         if parent.exists():
-            return parent if not parent.is_dir() else None
-    return None
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
+            return
 
 
 def check_output_file(path: str | Path, option: str = "--output") -> Path:
     """``path`` if a file can be written there; else a ``ConfigError`` saying why, before any work."""
     path = Path(path)
-    blocker = _file_under_ancestor(path)
-    if blocker is not None:
-        raise ConfigError(f"{option} {path}: {blocker} is a file, not a folder")
+    _refuse_file_ancestor(path, option)
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a folder; give a file name")
     if not path.absolute().parent.is_dir():
@@ -167,15 +166,14 @@ def check_output_file(path: str | Path, option: str = "--output") -> Path:
 def check_output_folder(path: str | Path, option: str = "--output") -> Path:
     """``path`` if it can be (or is) a folder to write into; parents are created when needed."""
     path = Path(path)
-    blocker = _file_under_ancestor(path)
-    if blocker is not None:
-        raise ConfigError(f"{option} {path}: {blocker} is a file, not a folder")
+    _refuse_file_ancestor(path, option)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{option} {path}: is a file, not a folder")
     return path
 
 
 def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes as stored (a compressed file is hashed compressed), read each time."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 

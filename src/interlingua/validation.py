@@ -11,6 +11,7 @@ or not) and the bounds in its metadata (``minimum``, ``above``, ``maximum``, ``b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import types
 import typing
 from collections.abc import Mapping
@@ -21,6 +22,19 @@ from typing import Any
 from interlingua.errors import ConfigError
 
 NUMBER_BOUNDS = ("minimum", "above", "maximum", "below")
+
+
+REQUIRED = dataclasses.MISSING  # the default of a setting that has none
+
+
+def setting(default: Any, help: str, **metadata: Any) -> Any:
+    """A settings dataclass field with its default (a callable: a factory; ``REQUIRED``: none), help
+    and metadata: the bounds of ``NUMBER_BOUNDS``, ``choices``, and what ``interlingua.cli.options``
+    reads."""
+    kind = "default_factory" if callable(default) else "default"
+    return dataclasses.field(**{kind: default}, metadata={"help": help, **metadata})
+
+
 BOUND_KEYS = (*NUMBER_BOUNDS, "choices")
 
 

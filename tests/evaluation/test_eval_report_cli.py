@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eval_fakes import TableEncoder, write_xz_lines
 
-from interlingua.evaluation.provenance import sha256_file
+from interlingua.atomic import sha256_file
 from interlingua.evaluation.report import compare_table, load_result_file, write_json
 from interlingua.evaluation.suite import run_suite
 

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
+from interlingua.losses.batch import Batch, RowTerm
 from interlingua.losses.encoding import encode_pair
-from interlingua.losses.engine import Batch, RowTerm
 from interlingua.losses.gather import LOCAL
 from interlingua.losses.mlctl import MLCTLLoss
 from interlingua.losses.rtl import RTLLoss

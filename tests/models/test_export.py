@@ -4,18 +4,15 @@ through ``load_encoder``, checked against the original, and refused with one cle
 from __future__ import annotations
 
 import hashlib
-import json
-import lzma
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from interlingua.errors import ConfigError
-from interlingua.evaluation.tatoeba import TatoebaData, TatoebaPair
 from interlingua.models.encode import SentenceTransformerEncoder, load_encoder
 from interlingua.models.encoder import EncoderConfig, build_scratch_encoder
-from interlingua.models.export import check_export, export_model, load_export
+from interlingua.models.export import export_model, load_export
 from interlingua.models.runtime import EXPORT_INFO, OnnxEncoder, read_export_info
 from interlingua.models.tokenizer import train_tokenizer
 
@@ -135,29 +132,6 @@ def test_torch_int8_export(model_dir, reference, tmp_path):
     vectors = encoder.encode(SENTENCES[:5])
     assert cosines(vectors, expected).min() > 0.999
     assert np.abs(vectors - expected).max() > 1e-4
-
-
-def _write_xz(path: Path, lines: list[str]) -> Path:
-    with lzma.open(path, "wt", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return path
-
-
-def test_check_records_accuracy_and_speed(model_dir, tmp_path):
-    folder = tmp_path / "export"
-    export_model(model_dir, folder, max_length=12)
-    own, english = CORPUS[0::2], CORPUS[1::2]
-    files = (_write_xz(tmp_path / "own.xz", own), _write_xz(tmp_path / "eng.xz", english))
-    data = TatoebaData(tmp_path, [TatoebaPair("deu", own, english, files)])
-    check = check_export(folder, data, repeats=2, threads=1)
-    assert check.sentences == 6 and check.threads == 1 and len(check.export.seconds) == 2
-    assert check.reference.label == "pytorch fp32" and check.export.label == "onnx fp32"
-    assert check.delta_points == pytest.approx(0.0, abs=1e-9)  # fp32: the same retrievals
-    assert check.reference.sentences_per_second > 0 and check.speedup > 0
-    recorded = json.loads((folder / EXPORT_INFO).read_text())["check"]
-    assert recorded["reference"]["tatoeba_average"] == check.reference.tatoeba_average
-    assert recorded["delta_points"] == check.delta_points
-    assert "onnx fp32" in check.to_table() and "sentences/s" in check.to_table()
 
 
 def test_failed_export_leaves_no_half_written_folder(model_dir, tmp_path, monkeypatch):

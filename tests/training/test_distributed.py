@@ -38,7 +38,7 @@ from interlingua.models.tokenizer import train_tokenizer
 from interlingua.training.config import build_config
 from interlingua.training.distributed import average_head_gradients, negatives_line, negatives_summary
 from interlingua.training.objectives import build_objective
-from interlingua.training.trainer import train, training_head_state
+from interlingua.training.trainer import train
 
 SOURCES = [
     "hallo welt, das ist ein test.",
@@ -157,7 +157,7 @@ def test_two_processes_equal_one_process_on_the_concatenated_batch(tmp_path):
     for case in CASES:
         torch.manual_seed(1)
         loss = build_loss(case, model).eval()
-        torch.save(training_head_state(loss), tmp_path / f"{case}.heads.pt")
+        torch.save(loss.head_state(), tmp_path / f"{case}.heads.pt")
         if case == "ems":  # negatives per process: the mean of the two halves, each on its own
             halves = [slice(0, HALF), slice(HALF, None)]
             expected[case] = mean_of(

@@ -17,7 +17,7 @@ from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.training.checkpoints import problem_with
 from interlingua.training.config import build_config
 from interlingua.training.guard import NonFiniteGuard, batch_file
-from interlingua.training.objectives import OBJECTIVES
+from interlingua.training.objectives import OBJECTIVES, Objective
 from interlingua.training.trainer import CHECKPOINTS, load_corpora, train
 
 TINY = {**TINY_TR, "max_steps": 4}
@@ -41,7 +41,9 @@ class PoisonedLoss(TranslationRankingLoss):
 
 
 def poison(monkeypatch: pytest.MonkeyPatch, step: int, value: float) -> None:
-    monkeypatch.setitem(OBJECTIVES, "poisoned", lambda model, config: PoisonedLoss(model, step, value))
+    monkeypatch.setitem(
+        OBJECTIVES, "poisoned", Objective(lambda model, config: PoisonedLoss(model, step, value))
+    )
 
 
 def test_a_nan_loss_stops_the_run_naming_the_step_and_saving_the_batch(

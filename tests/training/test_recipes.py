@@ -14,8 +14,8 @@ from interlingua.losses.ems import EMSLoss
 from interlingua.models.encoder import EncoderConfig, build_scratch_encoder, load_pretrained_encoder
 from interlingua.models.tokenizer import train_tokenizer
 from interlingua.training.config import available_recipes, build_config
-from interlingua.training.objectives import OBJECTIVES, build_objective, training_languages
-from interlingua.training.trainer import HEADS_FILE, InterlinguaTrainer, train, training_head_state
+from interlingua.training.objectives import OBJECTIVES, Objective, build_objective, training_languages
+from interlingua.training.trainer import HEADS_FILE, InterlinguaTrainer, train
 
 TINY = {
     "langs": "deu",
@@ -142,14 +142,14 @@ def test_recipe_trains_end_to_end(tmp_path, data_root, tiny_backbone, recipe):
 def test_heads_are_optimised_checkpointed_and_restored(tmp_path, data_root, tiny_backbone, monkeypatch):
     """DAP end to end: its heads (ranking layer, RTL layers, vocabulary head) change, are saved, restored."""
     initial: dict[str, torch.Tensor] = {}
-    build = OBJECTIVES["dap"]
+    build = OBJECTIVES["dap"].build
 
     def recording(model, config):
         loss = build(model, config)
-        initial.update({k: v.detach().clone() for k, v in training_head_state(loss).items()})
+        initial.update({k: v.detach().clone() for k, v in loss.head_state().items()})
         return loss
 
-    monkeypatch.setitem(OBJECTIVES, "dap", recording)
+    monkeypatch.setitem(OBJECTIVES, "dap", Objective(recording))
     run, _ = train(tiny_config(tmp_path, data_root, "dap", tiny_backbone))
     check_run(run, "dap")
     saved = load_file(str(tmp_path / "dap" / "checkpoints" / "checkpoint-2" / HEADS_FILE))
@@ -166,7 +166,7 @@ def test_heads_are_optimised_checkpointed_and_restored(tmp_path, data_root, tiny
 
     def spy(self, checkpoint_path, *args, **kwargs):
         original(self, checkpoint_path, *args, **kwargs)
-        restored.update({k: v.detach().clone() for k, v in training_head_state(self.loss).items()})
+        restored.update({k: v.detach().clone() for k, v in self.loss.head_state().items()})
 
     monkeypatch.setattr(InterlinguaTrainer, "_load_from_checkpoint", spy)
     run, _ = train(tiny_config(tmp_path, data_root, "dap", tiny_backbone, max_steps=3, resume=True))

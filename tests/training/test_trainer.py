@@ -10,8 +10,8 @@ from sentence_transformers import SentenceTransformer
 from interlingua.errors import ConfigError
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.training.config import build_config
-from interlingua.training.objectives import OBJECTIVES
-from interlingua.training.trainer import HEADS_FILE, InterlinguaTrainer, train, training_head_state
+from interlingua.training.objectives import OBJECTIVES, Objective
+from interlingua.training.trainer import HEADS_FILE, InterlinguaTrainer, train
 
 TINY = {
     "langs": "deu,fra",
@@ -77,7 +77,7 @@ class _TranslationRankingWithHead(TranslationRankingLoss):
 
 
 def test_training_heads_are_checkpointed_and_restored(tmp_path, data_root, monkeypatch):
-    monkeypatch.setitem(OBJECTIVES, "ranking_with_head", _TranslationRankingWithHead)
+    monkeypatch.setitem(OBJECTIVES, "ranking_with_head", Objective(_TranslationRankingWithHead))
     config = tiny_config(tmp_path, data_root, max_steps=3, objective="ranking_with_head")
     _, model = train(config)
     saved = load_file(str(tmp_path / "model" / "checkpoints" / "checkpoint-3" / HEADS_FILE))
@@ -89,7 +89,7 @@ def test_training_heads_are_checkpointed_and_restored(tmp_path, data_root, monke
 
     def spy(self, checkpoint_path, *args, **kwargs):
         original(self, checkpoint_path, *args, **kwargs)
-        restored.update({k: v.detach().clone() for k, v in training_head_state(self.loss).items()})
+        restored.update({k: v.detach().clone() for k, v in self.loss.head_state().items()})
 
     monkeypatch.setattr(InterlinguaTrainer, "_load_from_checkpoint", spy)
     config = tiny_config(tmp_path, data_root, max_steps=4, objective="ranking_with_head", resume=True)

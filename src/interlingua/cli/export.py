@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from interlingua.models.export import DEFAULT_CHECK_LANGUAGES, DEFAULT_OPSET, EXPORTERS, FORMATS
+from interlingua.evaluation.export_check import DEFAULT_CHECK_LANGUAGES
+from interlingua.models.export import DEFAULT_OPSET, EXPORTERS, FORMATS
 from interlingua.validation import POSITIVE_INT, Number, check_model_reference
 
 FORMAT_HELP = {
@@ -89,8 +90,9 @@ def _add_options(parser: argparse.ArgumentParser, *, onnx: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from interlingua.atomic import check_output_folder
     from interlingua.errors import ConfigError
+    from interlingua.evaluation.export_check import check_export
     from interlingua.evaluation.tatoeba import load_tatoeba
-    from interlingua.models.export import check_export, export_model
+    from interlingua.models.export import export_model
 
     check_output_folder(args.output)
     check_model_reference(args.model)

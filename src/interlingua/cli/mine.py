@@ -13,10 +13,11 @@ import json
 import sys
 from pathlib import Path
 
+from interlingua.cli.options import add_dataclass_options, settings_from
 from interlingua.errors import ConfigError
-from interlingua.mining.margin import MARGINS, MODES
+from interlingua.mining.margin import MODES
 from interlingua.mining.plan import SCRATCH_BYTES, format_bytes, parse_memory
-from interlingua.validation import NON_NEGATIVE_INT, POSITIVE_INT, Number, check_model_reference
+from interlingua.validation import POSITIVE_INT, check_model_reference
 
 _MODE_ALIASES = {"fwd": "forward", "bwd": "backward"}
 
@@ -63,15 +64,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    inputs = parser.add_argument_group("inputs")
-    inputs.add_argument("--src", type=Path, help="source text, one sentence per line (.xz/.gz read as is)")
-    inputs.add_argument("--tgt", "--trg", type=Path, help="target text, one sentence per line")
-    inputs.add_argument("--id-column", action="store_true", help="lines are ID<TAB>sentence (BUCC format)")
-    inputs.add_argument("--model", help="sentence-transformers model folder or name to encode with")
-    inputs.add_argument("--prefix", default="", help='text prepended to every sentence (e5: "query: ")')
-    inputs.add_argument(
-        "--batch-size", type=POSITIVE_INT, default=64, help="encoding batch size (default 64)"
-    )
+    from interlingua.mining.knn import SearchSettings
+    from interlingua.mining.pipeline import MiningConfig
+
+    groups = {name: parser.add_argument_group(name) for name in ("inputs", "mining", "search", "run")}
+    types = {"mode": _mode, "max_memory": memory_size}
+    for settings in (MiningConfig, SearchSettings):
+        add_dataclass_options(parser, settings, types=types, groups=groups, show_defaults=True)
+    # What MiningConfig holds in another form: embedding files, dedup and show_progress turned round.
+    inputs, mining, run = groups["inputs"], groups["mining"], groups["run"]
     inputs.add_argument("--src-embeddings", type=Path, help="precomputed source embeddings (.npy, or raw)")
     inputs.add_argument(
         "--tgt-embeddings", "--trg-embeddings", type=Path, help="precomputed target embeddings"
@@ -80,67 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dim", type=POSITIVE_INT, help="the embeddings are LASER's raw format with this dimension"
     )
     inputs.add_argument("--raw-fp16", action="store_true", help="raw embeddings are float16 (with --dim)")
-
-    mining = parser.add_argument_group("mining")
-    mining.add_argument("--margin", choices=MARGINS, default="ratio", help="margin function (default ratio)")
-    mining.add_argument(
-        "-k", "--k", "--neighborhood", dest="k", type=POSITIVE_INT, default=4, help="neighbours (default 4)"
-    )
-    mining.add_argument(
-        "--mode",
-        "--retrieval",
-        dest="mode",
-        type=_mode,
-        default="max",
-        help=f"{', '.join(MODES)} (default max)",
-    )
-    mining.add_argument(
-        "--threshold", type=Number(float), help="keep pairs scoring at least this (default: all)"
-    )
-    mining.add_argument("--top-n", type=POSITIVE_INT, help="keep at most the N best pairs")
-    mining.add_argument(
-        "--unify", action="store_true", help="mine each distinct sentence once (LASER's --unify)"
-    )
     mining.add_argument(
         "--keep-duplicates",
         action="store_true",
         help="do not drop pairs whose two sentences repeat a better pair",
-    )
-
-    search = parser.add_argument_group("search")
-    search.add_argument(
-        "--index", help='FAISS index factory string, e.g. "IVF4096,PQ32" (default: exact blockwise search)'
-    )
-    search.add_argument("--index-params", default="", help='FAISS search parameters, e.g. "nprobe=16"')
-    search.add_argument(
-        "--train-size", type=POSITIVE_INT, default=131072, help="index training sample (default 131072)"
-    )
-    search.add_argument(
-        "--refine-factor",
-        type=POSITIVE_INT,
-        default=2,
-        help="an index returns k x this candidates, re-scored exactly (default 2)",
-    )
-    search.add_argument(
-        "--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the training sample (default 0)"
-    )
-
-    run = parser.add_argument_group("run")
-    run.add_argument("--output", type=Path, help="mined pairs (TSV; .gz/.xz compressed by suffix)")
-    run.add_argument(
-        "--max-memory",
-        type=memory_size,
-        default="2G",
-        help="memory budget for data, e.g. 4G, 512M (default 2G)",
-    )
-    run.add_argument(
-        "--storage", choices=("float32", "float16"), default="float32", help="embeddings on disk"
-    )
-    run.add_argument("--work-dir", type=Path, help="stage files (default OUTPUT.work)")
-    run.add_argument("--histogram", type=Path, help="save a PNG histogram of the candidates' scores")
-    run.add_argument("--summary", type=Path, help="JSON run summary (default OUTPUT.json)")
-    run.add_argument(
-        "--threads", type=POSITIVE_INT, help="threads for FAISS and the encoder (default: all cores)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     add_engine_options(run)
@@ -200,37 +144,14 @@ def _run_mine(args: argparse.Namespace) -> int:
     def embeddings(path: Path | None) -> EmbeddingFile | None:
         return EmbeddingFile(path, dim=args.dim, fp16=args.raw_fp16) if path else None
 
-    config = MiningConfig(
-        src=args.src,
-        tgt=args.tgt,
-        output=args.output,
-        model=args.model,
-        prefix=args.prefix,
-        batch_size=args.batch_size,
+    config = settings_from(
+        args,
+        MiningConfig,
         src_embeddings=embeddings(args.src_embeddings),
         tgt_embeddings=embeddings(args.tgt_embeddings),
-        margin=args.margin,
-        mode=args.mode,
-        threshold=args.threshold,
-        top_n=args.top_n,
-        unify=args.unify,
         dedup=not args.keep_duplicates,
-        id_column=args.id_column,
-        search=SearchSettings(
-            k=args.k,
-            index=args.index,
-            index_params=args.index_params,
-            train_rows=args.train_size,
-            refine_factor=args.refine_factor,
-            seed=args.seed,
-        ),
-        storage=args.storage,
-        max_memory=args.max_memory,
-        work_dir=args.work_dir,
-        histogram=args.histogram,
-        summary=args.summary,
+        search=settings_from(args, SearchSettings),
         show_progress=not args.quiet,
-        threads=args.threads,
         engine=args.engine,
         ray_address=args.ray_address,
     )

@@ -36,12 +36,10 @@ from __future__ import annotations
 
 import copy
 import gzip
-import hashlib
 import io
 import json
 import logging
 import shutil
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -56,6 +54,7 @@ from datasets.iterable_dataset import ExamplesIterable
 from tqdm.auto import tqdm
 
 from interlingua import __version__
+from interlingua.atomic import sha256_file
 from interlingua.data.parallel import (
     ParallelCorpus,
     ParallelFiles,
@@ -65,6 +64,7 @@ from interlingua.data.parallel import (
 )
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError, DataError
+from interlingua.provenance import file_record, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -182,12 +182,10 @@ def _verify(shard: Shard) -> None:
     key = (shard.path, stat.st_size, stat.st_mtime_ns)
     if shard.sha256 is None or key in _VERIFIED:
         return
-    with open(shard.path, "rb") as handle:
-        if hashlib.file_digest(handle, "sha256").hexdigest() != shard.sha256:
-            raise DataError(
-                shard.path,
-                "does not match the SHA-256 its index recorded: the shard was changed; shard again",
-            )
+    if sha256_file(shard.path) != shard.sha256:
+        raise DataError(
+            shard.path, "does not match the SHA-256 its index recorded: the shard was changed; shard again"
+        )
     _VERIFIED.add(key)
 
 
@@ -276,12 +274,6 @@ def _interleaving(sizes: Sequence[int], rng: np.random.Generator) -> Iterator[np
         yield rng.permutation(np.repeat(np.arange(len(sizes)), counts))
 
 
-def _file_entry(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    return {"path": str(path.resolve()), "bytes": path.stat().st_size, "sha256": digest}
-
-
 def _open_writer(path: Path) -> io.TextIOWrapper:
     # No time stamp in the gzip header: the same inputs and seed give the same bytes (and sha256).
     raw = gzip.GzipFile(path, "wb", compresslevel=_GZIP_LEVEL, mtime=0)
@@ -350,7 +342,7 @@ def shard_corpus(
             "tgt_lang": corpus.files.tgt_lang,
             "pairs": corpus.pairs,
             "skipped_empty": corpus.skipped_empty,
-            "files": [_file_entry(path) for path in corpus.files.paths],
+            "files": [file_record(path) for path in corpus.files.paths],
         }
         for corpus in counted
     ]
@@ -363,7 +355,7 @@ def shard_corpus(
         index = {
             "format": FORMAT,
             "interlingua_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "created": utc_now(),
             "seed": seed,
             "pairs": total,
             "shards": shard_entries,
@@ -439,7 +431,7 @@ def _write_shards(
 
 
 def _shard_entry(path: Path, pairs: int) -> dict[str, Any]:
-    entry = _file_entry(path)
+    entry = file_record(path)
     return {"file": path.name, "pairs": pairs, "bytes": entry["bytes"], "sha256": entry["sha256"]}
 
 

@@ -30,10 +30,11 @@ import numpy as np
 from interlingua.data.corpora import resolve_data_root
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError, DataError
-from interlingua.evaluation.provenance import data_file_hashes, task_folder
+from interlingua.evaluation.folders import task_folder
 from interlingua.evaluation.report import format_table
 from interlingua.mining.margin import mine_in_memory
 from interlingua.models.encode import SentenceEncoder
+from interlingua.provenance import data_file_hashes
 
 BUCC_FOLDER = "bucc2018_zh-en_sample"
 SPLIT = "sample"

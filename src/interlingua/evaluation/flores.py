@@ -29,10 +29,11 @@ from interlingua.data.languages import parse_language_list
 from interlingua.data.textio import read_lines
 from interlingua.errors import ConfigError, DataError
 from interlingua.evaluation.embeddings import EmbeddingCache
-from interlingua.evaluation.provenance import data_file_hashes, task_folder
+from interlingua.evaluation.folders import task_folder
 from interlingua.evaluation.report import format_table
 from interlingua.evaluation.retrieval import RETRIEVAL_DESCRIPTIONS, Retrieval, retrieval_hits
 from interlingua.models.encode import SentenceEncoder
+from interlingua.provenance import data_file_hashes
 
 FLORES_FOLDER = "flores200_devtest"
 PIVOT = "eng_Latn"

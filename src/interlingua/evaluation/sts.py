@@ -26,9 +26,10 @@ from interlingua.data.corpora import resolve_data_root
 from interlingua.data.languages import get_language, parse_language_list
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError, DataError
-from interlingua.evaluation.provenance import data_file_hashes, task_folder
+from interlingua.evaluation.folders import task_folder
 from interlingua.evaluation.report import format_table
 from interlingua.models.encode import SentenceEncoder
+from interlingua.provenance import data_file_hashes
 
 STS_FOLDER = "sts17_semeval"
 _TRACK_FILE = re.compile(r"^sts17\.track(?P<track>\w+)\.(?P<first>[a-z]{2})-(?P<second>[a-z]{2})\.tsv\.xz$")

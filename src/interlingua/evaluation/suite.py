@@ -24,8 +24,8 @@ from interlingua.data.corpora import resolve_data_root
 from interlingua.errors import ConfigError
 from interlingua.evaluation import bucc, flores, sts, tatoeba, zeroshot
 from interlingua.evaluation.embeddings import EmbeddingCache
-from interlingua.evaluation.provenance import package_versions, utc_now
 from interlingua.models.encode import SentenceEncoder, coverage
+from interlingua.provenance import package_versions, utc_now
 
 TASK_NAMES = ("tatoeba", "flores", "bucc", "sts17", "xnli", "pawsx")
 

@@ -38,9 +38,10 @@ from interlingua.data.corpora import resolve_data_root
 from interlingua.data.languages import get_language, parse_language_list
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError, DataError
-from interlingua.evaluation.provenance import data_file_hashes, task_folder
+from interlingua.evaluation.folders import task_folder
 from interlingua.evaluation.report import format_table
 from interlingua.models.encode import SentenceEncoder
+from interlingua.provenance import data_file_hashes
 
 TRAIN_LANGUAGE = "en"
 C_GRID = (0.0001, 0.001, 0.01, 0.1, 1.0, 10.0)

@@ -22,7 +22,8 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
-from interlingua.losses.engine import Batch, SplitLoss
+from interlingua.losses.batch import Batch
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import LOCAL, Peers
 from interlingua.losses.translation_ranking import ranking_cross_entropy
 

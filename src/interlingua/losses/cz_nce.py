@@ -31,7 +31,8 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from interlingua.losses.align import sentence_vectors
-from interlingua.losses.engine import Batch, SplitLoss, batch_columns
+from interlingua.losses.batch import Batch, batch_columns
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import LOCAL, Peers
 from interlingua.losses.translation_ranking import duplicate_pairs
 

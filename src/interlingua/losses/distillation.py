@@ -51,8 +51,8 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from interlingua.errors import ConfigError
+from interlingua.losses.batch import Batch
 from interlingua.losses.encoding import unwrap
-from interlingua.losses.engine import Batch
 from interlingua.losses.gather import Peers
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 

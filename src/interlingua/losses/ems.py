@@ -30,8 +30,9 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from interlingua.losses.align import sentence_vectors
+from interlingua.losses.batch import Batch, RowTerm, batch_columns
 from interlingua.losses.ems_contrastive import ProjectionHead, ems_contrastive_term
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss, batch_columns
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import Peers
 from interlingua.losses.xtr import XTRPredictor, xtr_term
 

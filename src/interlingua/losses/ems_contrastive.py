@@ -27,8 +27,9 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.losses.align import sentence_vectors
+from interlingua.losses.batch import Batch, batch_columns
 from interlingua.losses.encoding import EncodedColumn
-from interlingua.losses.engine import Batch, SplitLoss, batch_columns
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import LOCAL, Peers
 from interlingua.losses.translation_ranking import duplicate_pairs, translation_ranking_loss
 

@@ -35,7 +35,6 @@ values whichever way the loss ran, so that the log does not depend on how it was
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -43,66 +42,14 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
-from interlingua.losses.encoding import EncodedColumn, encode_columns, padded
+from interlingua.losses.batch import Batch, RowTerm, item_count, ordered
+from interlingua.losses.encoding import encode_columns, padded
 from interlingua.losses.gather import Peers
+from interlingua.losses.gradcache import cached_forward
 
-
-@dataclass
-class Batch:
-    """One batch as the loss sees it: the text columns (after any corruption) and per-row extras."""
-
-    features: list[dict[str, Any]]
-    labels: Tensor | None = None
-    rows: dict[str, Tensor] = field(default_factory=dict)  # per-row tensors, e.g. which piece UGT masked
-
-    def __len__(self) -> int:
-        return int(self.features[0]["input_ids"].shape[0])
-
-    def slice(self, begin: int, end: int) -> Batch:
-        """Rows ``begin:end`` of every column, label and extra."""
-        size = len(self)
-
-        def cut(value: Any) -> Any:
-            if isinstance(value, Tensor) and value.ndim >= 1 and value.shape[0] == size:
-                return value[begin:end]
-            return value
-
-        return Batch(
-            features=[{key: cut(value) for key, value in column.items()} for column in self.features],
-            labels=cut(self.labels),
-            rows={key: value[begin:end] for key, value in self.rows.items()},
-        )
-
-
-@dataclass
-class RowTerm:
-    """A per-example term on some rows: its (already weighted) mean, and how many items it averages."""
-
-    value: Tensor
-    items: Tensor | int
-
-
-def item_count(items: Tensor | int, like: Tensor) -> Tensor:
-    """``items`` as a float64 scalar on ``like``'s device (exact for any realistic count)."""
-    return torch.as_tensor(items, dtype=torch.float64, device=like.device).detach().reshape(())
-
-
-COLUMNS = ("source", "target", "hard_negative")  # the text columns, in order, as vectors name them
-
-
-def batch_columns(batch: Batch, vectors: Mapping[str, Tensor]) -> dict[str, EncodedColumn]:
-    """The batch's columns as the in-batch terms see them: token ids, and the cached sentence vectors
-    (``vectors["source"]`` etc.) as ``sentence_embedding``; no token states."""
-    return {
-        name: EncodedColumn(column["input_ids"], column["attention_mask"], None, vectors.get(name))
-        for name, column in zip(COLUMNS, batch.features, strict=False)
-    }
-
-
-def ordered(losses: Mapping[str, Tensor], names: Iterable[str]) -> dict[str, Tensor]:
-    """``losses`` in the order of ``names`` (then any others)."""
-    names = [name for name in names if name in losses]
-    return {**{name: losses[name] for name in names}, **losses}
+# The attribute that holds a loss's encoder: its tensors are the model's; every other tensor of the
+# loss module belongs to a training-only head, saved beside the model and never exported.
+ENCODER = "model"
 
 
 class SplitLoss(nn.Module):
@@ -157,6 +104,22 @@ class SplitLoss(nn.Module):
         (None: the objective has no in-batch term)."""
         return None
 
+    # Its training-only heads --------------------------------------------------------------------
+
+    def head_state(self) -> dict[str, Tensor]:
+        """The loss module's own tensors (training-only heads), without the encoder it wraps."""
+        return {key: value for key, value in self.state_dict().items() if not _in_encoder(key)}
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The heads' trainable tensors, without the encoder's."""
+        return [p for name, p in self.named_parameters() if not _in_encoder(name) and p.requires_grad]
+
+    def load_head_state(self, state: Mapping[str, Tensor], source: str) -> None:
+        """Restore the heads from ``state`` (read from ``source``), which must be this objective's."""
+        missing, unexpected = self.load_state_dict(dict(state), strict=False)
+        if unexpected or any(not _in_encoder(key) for key in missing):
+            raise ConfigError(f"{source}: training heads do not match this objective")
+
     # Running them ---------------------------------------------------------------------------------
 
     def forward(
@@ -165,8 +128,6 @@ class SplitLoss(nn.Module):
         batch = self.prepare(list(sentence_features), labels)
         peers = Peers(self.gather_negatives)
         if self.cache_chunk_size is not None and len(batch) > self.cache_chunk_size:
-            from interlingua.losses.gradcache import cached_forward
-
             return cached_forward(self, batch, peers, self.cache_chunk_size)
         encoded = self.encode(batch)
         terms = self.row_terms(batch, encoded)
@@ -181,3 +142,7 @@ class SplitLoss(nn.Module):
         vectors = self.row_vectors(batch, encoded)
         losses.update(self.batch_terms(batch, vectors, peers))
         return ordered(losses, self.components)
+
+
+def _in_encoder(key: str) -> bool:
+    return key.startswith(ENCODER + ".")

@@ -42,10 +42,11 @@ import torch
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
+from interlingua.losses.batch import Batch, item_count, ordered
 from interlingua.losses.gather import Peers
 
-if TYPE_CHECKING:
-    from interlingua.losses.engine import Batch, SplitLoss
+if TYPE_CHECKING:  # only for annotations: the engine calls this module
+    from interlingua.losses.engine import SplitLoss
 
 
 class RandomState:
@@ -120,7 +121,7 @@ class _CachedPass:
                     chunk.vector_rows[name] = len(vector)
                 for name, term in terms.items():
                     chunk.term_values[name] = term.value.detach()
-                    chunk.term_items[name] = _count(term.items, device)
+                    chunk.term_items[name] = item_count(term.items, term.value)
                 self.chunks.append(chunk)
         self.vector_names = list(vectors)
         self.term_names = list(self.chunks[0].term_values)
@@ -173,10 +174,6 @@ class _CachedPass:
                         total.backward()
 
 
-def _count(items: Tensor | int, device: torch.device) -> Tensor:
-    return torch.as_tensor(items, dtype=torch.float64, device=device).detach().reshape(())
-
-
 class _Replay(torch.autograd.Function):
     """Forward: step 1 (no graph).  Backward: step 3.  ``anchor`` only puts the node in the graph."""
 
@@ -194,8 +191,6 @@ class _Replay(torch.autograd.Function):
 
 def cached_forward(loss: SplitLoss, batch: Batch, peers: Peers, chunk_size: int) -> dict[str, Tensor]:
     """The loss components of ``loss`` on ``batch``, computed with GradCache in chunks of ``chunk_size``."""
-    from interlingua.losses.engine import ordered
-
     cached_pass = _CachedPass(loss, batch, peers, chunk_size)
     anchor = torch.zeros((), device=_device(batch), requires_grad=torch.is_grad_enabled())
     outputs = _Replay.apply(cached_pass, anchor)

@@ -28,7 +28,8 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from interlingua.losses.align import align_loss, sentence_vectors
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss
+from interlingua.losses.batch import Batch, RowTerm
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import Peers
 from interlingua.losses.sim import sim_loss
 from interlingua.losses.ugt import SinglePieceMasker, batch_masks, masked_batch, ugt_term

@@ -54,9 +54,10 @@ from torch import Tensor, nn
 
 from interlingua.data.textio import iter_lines
 from interlingua.errors import ConfigError
+from interlingua.losses.batch import Batch, RowTerm, batch_columns
 from interlingua.losses.cz_nce import multi_negative_loss
 from interlingua.losses.encoding import EncodedColumn, encode_columns, input_embeddings, masked_mean
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss, batch_columns
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import LOCAL, Peers
 from interlingua.losses.mlm import IGNORE, MLMHead, mask_for_mlm, mlm_loss
 from interlingua.losses.translation_ranking import duplicate_pairs

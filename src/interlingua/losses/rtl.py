@@ -53,8 +53,9 @@ from torch import Tensor, nn
 from transformers.masking_utils import create_bidirectional_mask
 
 from interlingua.errors import ConfigError
+from interlingua.losses.batch import Batch, RowTerm
 from interlingua.losses.encoding import EncodedColumn, auto_model
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.mlm import IGNORE, MLMHead
 
 

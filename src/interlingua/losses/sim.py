@@ -30,7 +30,8 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
 from interlingua.losses.align import sentence_vectors
-from interlingua.losses.engine import Batch, SplitLoss
+from interlingua.losses.batch import Batch
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import LOCAL, Peers
 
 _SMALLEST_COSINE = 1e-12

@@ -37,7 +37,8 @@ from typing import Any
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss, batch_columns
+from interlingua.losses.batch import Batch, RowTerm, batch_columns
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import Peers
 from interlingua.losses.mlctl import (
     ContrastHead,

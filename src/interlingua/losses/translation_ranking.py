@@ -37,8 +37,9 @@ import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 from torch import Tensor
 
+from interlingua.losses.batch import COLUMNS, Batch, batch_columns
 from interlingua.losses.encoding import EncodedColumn
-from interlingua.losses.engine import COLUMNS, Batch, SplitLoss, batch_columns
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.gather import LOCAL, Peers
 
 

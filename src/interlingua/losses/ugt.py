@@ -32,8 +32,9 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
+from interlingua.losses.batch import Batch, RowTerm
 from interlingua.losses.encoding import EncodedColumn
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss
+from interlingua.losses.engine import SplitLoss
 from interlingua.losses.xtr import PieceTarget, XTRPredictor, bag_of_pieces, kl_to_target, where_rows
 
 SOURCE, TARGET, UNMASKED = 0, 1, -1

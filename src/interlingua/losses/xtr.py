@@ -49,12 +49,14 @@ from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
 from interlingua.errors import ConfigError
+from interlingua.losses.batch import Batch, RowTerm
 from interlingua.losses.encoding import EncodedColumn, input_embeddings
-from interlingua.losses.engine import Batch, RowTerm, SplitLoss
+from interlingua.losses.engine import SplitLoss
 
 logger = logging.getLogger(__name__)
 
 XTR_HEADS = ("lightweight", "ems")
+LANGUAGE_HEADS = ("ems",)  # the heads that read each row's source language (``labels``)
 
 
 @dataclass

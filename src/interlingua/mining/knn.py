@@ -35,22 +35,34 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from interlingua.atomic import write_with
 from interlingua.errors import ConfigError
 from interlingua.mining.margin import exact_cosines, sort_neighbours
 from interlingua.mining.plan import IndexFootprint, MiningPlan
 from interlingua.mining.store import MatrixFile, RangeProgress
+from interlingua.validation import setting
 
 
 @dataclass(frozen=True)
 class SearchSettings:
     """How neighbours are found: ``index`` None means exact blockwise search."""
 
-    k: int = 4
-    index: str | None = None
-    index_params: str = ""
-    train_rows: int = 131072
-    refine_factor: int = 2
-    seed: int = 0
+    k: int = setting(
+        4, "neighbours (default 4)", minimum=1, flags=("-k", "--k", "--neighborhood"), group="search"
+    )
+    index: str | None = setting(
+        None,
+        'FAISS index factory string, e.g. "IVF4096,PQ32" (default: exact blockwise search)',
+        group="search",
+    )
+    index_params: str = setting("", 'FAISS search parameters, e.g. "nprobe=16"', group="search")
+    train_rows: int = setting(
+        131072, "index training sample", minimum=1, flags=("--train-size",), group="search"
+    )
+    refine_factor: int = setting(
+        2, "an index returns k x this candidates, re-scored exactly", minimum=1, group="search"
+    )
+    seed: int = setting(0, "seed of the training sample", minimum=0, group="search")
 
     @property
     def candidates(self) -> int:
@@ -222,9 +234,7 @@ def load_or_build_index(
                 block = keys.read(start, min(start + plan.key_rows, n_keys))
                 index.add(block)
                 bar.update(len(block))
-        temporary = path.with_name(path.name + ".tmp")
-        faiss.write_index(index, str(temporary))
-        os.replace(temporary, path)
+        write_with(path, lambda temporary: faiss.write_index(index, str(temporary)))
     if settings.index_params:
         try:
             faiss.ParameterSpace().set_index_parameters(index, settings.index_params)

@@ -17,14 +17,13 @@ Block sizes come from ``plan.make_plan`` and ``--max-memory``.
 
 from __future__ import annotations
 
-import datetime
 import platform
 import resource
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ from interlingua.atomic import model_fingerprint
 from interlingua.errors import ConfigError, DataError
 from interlingua.mining import embed, knn, output, scoring
 from interlingua.mining.histogram import plot_score_histogram
-from interlingua.mining.margin import check_margin, check_mode, select_candidates
+from interlingua.mining.margin import MARGINS, MODES, check_margin, check_mode, select_candidates
 from interlingua.mining.plan import MiningPlan, check_index_training, make_plan
 from interlingua.mining.store import (
     MatrixFile,
@@ -44,6 +43,8 @@ from interlingua.mining.store import (
     atomic_write_json,
     file_identity,
 )
+from interlingua.provenance import package_versions, utc_now
+from interlingua.validation import setting
 
 STORAGE_DTYPES = {"float32": np.float32, "float16": np.float16}
 ENGINES = ("local", "ray")
@@ -53,31 +54,43 @@ ENGINES = ("local", "ray")
 class MiningConfig:
     """Everything a mining run depends on.  Exactly one of ``model`` or both embedding files."""
 
-    src: Path
-    tgt: Path
-    output: Path
-    model: str | None = None
-    prefix: str = ""
-    batch_size: int = 64
-    src_embeddings: embed.EmbeddingFile | None = None
-    tgt_embeddings: embed.EmbeddingFile | None = None
-    margin: str = "ratio"
-    mode: str = "max"
-    threshold: float | None = None
-    top_n: int | None = None
-    unify: bool = False
-    dedup: bool = True
-    id_column: bool = False
-    search: knn.SearchSettings = field(default_factory=knn.SearchSettings)
-    storage: str = "float32"
-    max_memory: int = 2 * 1024**3
-    work_dir: Path | None = None
-    histogram: Path | None = None
-    summary: Path | None = None
-    show_progress: bool = False
-    threads: int | None = None
-    engine: str = "local"
-    ray_address: str | None = None
+    src: Path = setting(None, "source text, one sentence per line (.xz/.gz read as is)", group="inputs")
+    tgt: Path = setting(None, "target text, one sentence per line", flags=("--tgt", "--trg"), group="inputs")
+    output: Path = setting(None, "mined pairs (TSV; .gz/.xz compressed by suffix)", group="run")
+    model: str | None = setting(
+        None, "sentence-transformers model folder or name to encode with", group="inputs"
+    )
+    prefix: str = setting("", 'text prepended to every sentence (e5: "query: ")', group="inputs")
+    batch_size: int = setting(64, "encoding batch size (default 64)", minimum=1, group="inputs")
+    # Given on the command line as a path and a format (--src-embeddings, --dim, --raw-fp16).
+    src_embeddings: embed.EmbeddingFile | None = setting(None, "precomputed source embeddings", option=False)
+    tgt_embeddings: embed.EmbeddingFile | None = setting(None, "precomputed target embeddings", option=False)
+    margin: str = setting("ratio", "margin function", choices=MARGINS, group="mining")
+    mode: str = setting("max", ", ".join(MODES), flags=("--mode", "--retrieval"), group="mining")
+    threshold: float | None = setting(None, "keep pairs scoring at least this (default: all)", group="mining")
+    top_n: int | None = setting(None, "keep at most the N best pairs", minimum=1, group="mining")
+    unify: bool = setting(
+        False, "mine each distinct sentence once (LASER's --unify)", switch=True, group="mining"
+    )
+    dedup: bool = setting(True, "drop pairs whose two sentences repeat a better pair", option=False)
+    id_column: bool = setting(False, "lines are ID<TAB>sentence (BUCC format)", switch=True, group="inputs")
+    search: knn.SearchSettings = setting(knn.SearchSettings, "how neighbours are found", option=False)
+    storage: str = setting("float32", "embeddings on disk", choices=tuple(STORAGE_DTYPES), group="run")
+    max_memory: int = setting(
+        2 * 1024**3, "memory budget for data, e.g. 4G, 512M", shown_default="2G", group="run"
+    )
+    work_dir: Path | None = setting(None, "stage files (default OUTPUT.work)", group="run")
+    histogram: Path | None = setting(None, "save a PNG histogram of the candidates' scores", group="run")
+    summary: Path | None = setting(None, "JSON run summary (default OUTPUT.json)", group="run")
+    show_progress: bool = setting(
+        False, "progress bars (the command line's --quiet turns them off)", option=False
+    )
+    threads: int | None = setting(
+        None, "threads for FAISS and the encoder (default: all cores)", minimum=1, group="run"
+    )
+    # --engine and --ray-address are shared with ``interlingua encode`` (cli/mine.py).
+    engine: str = setting("local", "local: this process; ray: Ray workers", option=False)
+    ray_address: str | None = setting(None, "Ray cluster to join (HOST:PORT or auto)", option=False)
 
     def validate(self) -> None:
         check_margin(self.margin)
@@ -487,7 +500,7 @@ def _summary(
     quantiles = np.quantile(scores, [0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0]).tolist() if len(scores) else []
     return {
         "interlingua_version": __version__,
-        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "created_utc": utc_now(),
         "command": sys.argv,
         "inputs": inputs,
         "settings": settings,
@@ -501,8 +514,7 @@ def _summary(
         "histogram": str(config.histogram) if config.histogram else None,
         "peak_rss_bytes": peak_rss_bytes(),
         "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
+            **package_versions("faiss-cpu"),
             "faiss": faiss.__version__,
             "platform": platform.platform(),
         },

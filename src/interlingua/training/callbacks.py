@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
+from interlingua.atomic import write_text
 from interlingua.training.distributed import any_process
 from interlingua.training.schedule import RunClock
 
@@ -164,9 +165,7 @@ def trim_log(path: Path, last_step: int) -> None:
         if (step := _logged_step(line)) is not None and step <= last_step
     ]
     if "".join(kept) != text:
-        staging = path.with_name(path.name + ".tmp")
-        staging.write_text("".join(kept), encoding="utf-8")
-        staging.replace(path)
+        write_text(path, "".join(kept))
 
 
 class SeededDataLoaderCallback(TrainerCallback):

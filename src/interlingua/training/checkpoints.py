@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from safetensors import SafetensorError
 
-from interlingua.atomic import sha256_file, sync
+from interlingua.atomic import sha256_file, sync, write_json
 from interlingua.errors import StorageError
 
 logger = logging.getLogger(__name__)
@@ -65,10 +64,7 @@ def seal(staging: Path) -> None:
             "bytes": path.stat().st_size,
             "sha256": sha256_file(path),
         }
-    with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
-        json.dump({"files": files}, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_json(staging / MANIFEST, {"files": files}, indent=1, sort_keys=True, ensure_ascii=True)
     for folder in sorted({staging, *(p.parent for p in staging.rglob("*"))}):
         sync(folder)
 

@@ -13,7 +13,7 @@ import dataclasses
 import difflib
 import re
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,7 @@ from interlingua.data.languages import parse_language_list
 from interlingua.data.parallel import find_user_pairs
 from interlingua.errors import ConfigError
 from interlingua.validation import BOUND_KEYS, check_model_reference, check_value
-
-
-def _key(default: Any, help: str, **extra: Any) -> Any:
-    kind = "default_factory" if callable(default) else "default"
-    return field(**{kind: default}, metadata={"help": help, **extra})
+from interlingua.validation import setting as _key
 
 
 @dataclass

@@ -24,6 +24,7 @@ from accelerate import PartialState
 from torch import nn
 
 from interlingua.errors import ConfigError
+from interlingua.losses.engine import SplitLoss
 
 
 def process_state() -> PartialState:
@@ -80,23 +81,18 @@ def negatives_line(summary: dict) -> str:
     )
 
 
-def head_parameters(loss: nn.Module) -> list[nn.Parameter]:
-    """The loss module's own trainable tensors (training-only heads), without the encoder it wraps."""
-    return [p for name, p in loss.named_parameters() if not name.startswith("model.") and p.requires_grad]
-
-
-def broadcast_heads(loss: nn.Module) -> None:
+def broadcast_heads(loss: SplitLoss) -> None:
     """Every process starts from the main process's heads (DDP does this for the encoder)."""
     if not distributed():
         return
     with torch.no_grad():
-        for parameter in head_parameters(loss):
+        for parameter in loss.head_parameters():
             dist.broadcast(parameter.data, src=0)
 
 
-def average_head_gradients(loss: nn.Module) -> None:
+def average_head_gradients(loss: SplitLoss) -> None:
     """Average the heads' gradients over the processes, as DDP does for the encoder's."""
-    parameters = head_parameters(loss)
+    parameters = loss.head_parameters()
     if not distributed() or not parameters:
         return
     # A head that took no part in this process's loss has no gradient: it contributes zeros.

@@ -17,9 +17,9 @@ Per-row languages: EMS's XTR head needs each pair's source language.  Losses tak
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sentence_transformers import SentenceTransformer
-from torch import nn
 
 from interlingua.data.languages import parse_language_list
 from interlingua.data.parallel import ParallelCorpus
@@ -38,7 +38,7 @@ from interlingua.losses.sim import SimLoss
 from interlingua.losses.tr_plus import RTLTerm, TokenTerm, TRPlusLoss, UGTTerm, WordTerm, XTRTerm
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
-from interlingua.losses.xtr import XTRLoss
+from interlingua.losses.xtr import LANGUAGE_HEADS, XTRLoss
 from interlingua.models.teacher_cache import rows_for, teacher_embeddings, teacher_width
 from interlingua.training.config import TrainConfig
 
@@ -49,25 +49,17 @@ def training_languages(config: TrainConfig) -> list[str]:
     return [config.pivot, *sorted(code for code in codes if code != config.pivot)]
 
 
-def needs_language_ids(config: TrainConfig) -> bool:
-    """Whether the objective reads each row's source language from ``labels`` (EMS's XTR head)."""
-    xtr_heads = config.objective in ("xtr", "ugt") or (
-        config.objective == "tr_plus" and config.token_term in ("xtr", "ugt")
-    )
-    return config.objective == "ems" or (xtr_heads and config.xtr_head == "ems")
-
-
-def _translation_ranking(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _translation_ranking(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return TranslationRankingLoss(
         model, scale=config.scale, margin=config.margin, bidirectional=config.bidirectional
     )
 
 
-def _xtr(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _xtr(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return XTRLoss(model, config.xtr_head, training_languages(config), config.language_embedding_dim)
 
 
-def _ugt(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _ugt(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return UGTLoss(
         model,
         config.xtr_head,
@@ -77,19 +69,19 @@ def _ugt(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
-def _align(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _align(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return AlignLoss(model)
 
 
-def _sim(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _sim(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return SimLoss(model)
 
 
-def _ems_contrastive(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _ems_contrastive(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return EMSContrastiveLoss(model, scale=config.scale, projection_dim=config.projection_dim)
 
 
-def _lightweight(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _lightweight(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return LightweightLoss(
         model,
         align_weight=config.align_weight,
@@ -98,7 +90,7 @@ def _lightweight(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
-def _ems(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _ems(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return EMSLoss(
         model,
         training_languages(config),
@@ -109,11 +101,11 @@ def _ems(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
-def _rtl(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _rtl(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return RTLLoss(model, layers=config.rtl_layers)
 
 
-def _dap(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _dap(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return DAPLoss(
         model,
         scale=config.scale,
@@ -123,20 +115,30 @@ def _dap(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
+TOKEN_TERMS: dict[str, Callable[[SentenceTransformer, TrainConfig], TokenTerm]] = {
+    "xtr": lambda model, config: XTRTerm(
+        model, config.xtr_head, training_languages(config), config.language_embedding_dim
+    ),
+    "ugt": lambda model, config: UGTTerm(
+        model,
+        config.xtr_head,
+        training_languages(config),
+        config.language_embedding_dim,
+        config.ugt_mask_weight,
+    ),
+    "rtl": lambda model, config: RTLTerm(model, config.rtl_layers),
+    "word": lambda model, config: WordTerm(model, config.lexicon, cross_zero=config.cross_zero),
+}
+XTR_TERMS = ("xtr", "ugt")  # the token terms trained through the XTR head of ``xtr_head``
+
+
 def _token_term(model: SentenceTransformer, config: TrainConfig) -> TokenTerm:
-    languages, width = training_languages(config), config.language_embedding_dim
-    if config.token_term == "xtr":
-        return XTRTerm(model, config.xtr_head, languages, width)
-    if config.token_term == "ugt":
-        return UGTTerm(model, config.xtr_head, languages, width, config.ugt_mask_weight)
-    if config.token_term == "rtl":
-        return RTLTerm(model, config.rtl_layers)
-    if config.token_term == "word":
-        return WordTerm(model, config.lexicon, cross_zero=config.cross_zero)
-    raise ConfigError(f"unknown token_term {config.token_term!r}: choose xtr, ugt, rtl or word")
+    if config.token_term not in TOKEN_TERMS:
+        raise ConfigError(f"unknown token_term {config.token_term!r}: choose xtr, ugt, rtl or word")
+    return TOKEN_TERMS[config.token_term](model, config)
 
 
-def _tr_plus(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _tr_plus(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return TRPlusLoss(
         model,
         _token_term(model, config),
@@ -147,11 +149,11 @@ def _tr_plus(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
-def _cz_nce(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _cz_nce(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return CZNCELoss(model, scale=config.scale, cross_zero=config.cross_zero)
 
 
-def _mlctl(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _mlctl(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     return MLCTLLoss(
         model,
         lexicon=config.lexicon,
@@ -164,7 +166,7 @@ def _mlctl(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
-def _distillation(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
+def _distillation(model: SentenceTransformer, config: TrainConfig) -> SplitLoss:
     if not config.teacher:
         raise ConfigError("the distillation objective needs a teacher: pass --teacher MODEL")
     if config.streaming:
@@ -183,46 +185,117 @@ def _distillation(model: SentenceTransformer, config: TrainConfig) -> nn.Module:
     )
 
 
-OBJECTIVES: dict[str, Callable[[SentenceTransformer, TrainConfig], nn.Module]] = {
-    "translation_ranking": _translation_ranking,
-    "xtr": _xtr,
-    "ugt": _ugt,
-    "align": _align,
-    "sim": _sim,
-    "ems_contrastive": _ems_contrastive,
-    "lightweight": _lightweight,
-    "ems": _ems,
-    "rtl": _rtl,
-    "dap": _dap,
-    "tr_plus": _tr_plus,
-    "cz_nce": _cz_nce,
-    "mlctl": _mlctl,
-    "distillation": _distillation,
+def _never(config: TrainConfig) -> bool:
+    return False
+
+
+def _xtr_head_reads_languages(config: TrainConfig) -> bool:
+    return config.xtr_head in LANGUAGE_HEADS
+
+
+def _token_term_reads_languages(config: TrainConfig) -> bool:
+    return config.token_term in XTR_TERMS and _xtr_head_reads_languages(config)
+
+
+RANKING = ("scale", "margin", "bidirectional")
+XTR = ("xtr_head", "language_embedding_dim")
+UGT = (*XTR, "ugt_mask_weight")
+RTL = ("rtl_layers", "rtl_vocabulary")
+TOKEN_TERM_KEYS = {
+    "xtr": XTR,
+    "ugt": UGT,
+    "rtl": RTL,
+    "word": ("lexicon", "cross_zero"),
 }
 
 
-def build_objective(
-    model: SentenceTransformer, config: TrainConfig, pivot_sentences: Sequence[str] = ()
-) -> nn.Module:
-    """The objective's loss module, set to run as configured (GradCache chunks, gathered negatives).
+@dataclass(frozen=True)
+class Objective:
+    """An objective name's loss, and what it asks of the config and the data.
 
-    ``pivot_sentences``: the pivot side of the training pairs, whose pieces an RTL head predicts
-    over (``rtl_vocabulary: english``)."""
+    ``keys``: the config keys of the objective's section that its loss reads (the others do not
+    apply to it).  ``reads_languages``: whether, under ``config``, the loss reads each row's source
+    language from ``labels`` (an EMS XTR head), so that the data must name the languages."""
+
+    build: Callable[[SentenceTransformer, TrainConfig], SplitLoss]
+    keys: tuple[str, ...] = ()
+    reads_languages: Callable[[TrainConfig], bool] = _never
+
+    def settings(self, config: TrainConfig) -> tuple[str, ...]:
+        """The objective keys that apply under ``config`` (tr_plus: its token term's too)."""
+        term = TOKEN_TERM_KEYS.get(config.token_term, ()) if "token_term" in self.keys else ()
+        return (*self.keys, *term)
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "translation_ranking": Objective(_translation_ranking, RANKING),
+    "xtr": Objective(_xtr, XTR, _xtr_head_reads_languages),
+    "ugt": Objective(_ugt, UGT, _xtr_head_reads_languages),
+    "align": Objective(_align),
+    "sim": Objective(_sim),
+    "ems_contrastive": Objective(_ems_contrastive, ("scale", "projection_dim")),
+    "lightweight": Objective(_lightweight, ("align_weight", "sim_weight", "ugt_mask_weight")),
+    "ems": Objective(
+        _ems,
+        ("language_embedding_dim", "scale", "projection_dim", "contrastive_weight"),
+        lambda config: True,
+    ),
+    "rtl": Objective(_rtl, RTL),
+    "dap": Objective(_dap, ("scale", "margin", "rtl_weight", *RTL)),
+    "tr_plus": Objective(_tr_plus, (*RANKING, "token_term", "token_weight"), _token_term_reads_languages),
+    "cz_nce": Objective(_cz_nce, ("scale", "cross_zero")),
+    "mlctl": Objective(
+        _mlctl,
+        ("lexicon", "scale", "cross_zero", "sentence_weight", "word_weight", "mlm_weight", "mlm_probability"),
+    ),
+    "distillation": Objective(
+        _distillation,
+        (
+            "teacher",
+            "teacher_prefix",
+            "teacher_cache",
+            "distill_weight",
+            "ranking_weight",
+            "distill_center",
+            "scale",
+        ),
+    ),
+}
+# Keys of the objective section: a model card lists those of its own objective only.
+OBJECTIVE_KEYS = frozenset(key for entry in OBJECTIVES.values() for key in entry.keys) | {
+    key for keys in TOKEN_TERM_KEYS.values() for key in keys
+}
+
+
+def objective(config: TrainConfig) -> Objective:
+    """The objective ``config`` names."""
     if config.objective not in OBJECTIVES:
         raise ConfigError(
             f"unknown objective {config.objective!r}; available: {', '.join(sorted(OBJECTIVES))}"
         )
-    loss = OBJECTIVES[config.objective](model, config)
+    return OBJECTIVES[config.objective]
+
+
+def needs_language_ids(config: TrainConfig) -> bool:
+    """Whether the objective reads each row's source language from ``labels`` (EMS's XTR head)."""
+    return objective(config).reads_languages(config)
+
+
+def build_objective(
+    model: SentenceTransformer, config: TrainConfig, pivot_sentences: Sequence[str] = ()
+) -> SplitLoss:
+    """The objective's loss module, set to run as configured (GradCache chunks, gathered negatives).
+
+    ``pivot_sentences``: the pivot side of the training pairs, whose pieces an RTL head predicts
+    over (``rtl_vocabulary: english``)."""
+    loss = objective(config).build(model, config)
     if config.rtl_vocabulary == "english":
         restrict_rtl_vocabulary(loss, model.tokenizer, pivot_sentences)
-    if isinstance(loss, SplitLoss):
-        loss.configure(cache_chunk_size=config.cache_chunk_size, gather_negatives=config.gather_negatives)
-    elif config.cache_chunk_size is not None:
-        raise ConfigError(f"objective {config.objective!r} does not support cache_chunk_size")
+    loss.configure(cache_chunk_size=config.cache_chunk_size, gather_negatives=config.gather_negatives)
     return loss
 
 
-def row_labels(loss: nn.Module, config: TrainConfig, corpora: Sequence[ParallelCorpus]) -> list[int] | None:
+def row_labels(loss: SplitLoss, config: TrainConfig, corpora: Sequence[ParallelCorpus]) -> list[int] | None:
     """What reaches the loss as ``labels``, one per training pair: its language's index in
     :func:`training_languages` (EMS's XTR head), or its row of the teacher's embeddings, which this
     computes once per distinct English sentence or reads from the cache (distillation); None when

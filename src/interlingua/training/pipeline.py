@@ -19,7 +19,8 @@ from interlingua.evaluation.tatoeba import TatoebaResult, evaluate_tatoeba
 from interlingua.models.encode import SentenceTransformerEncoder
 from interlingua.training.config import TrainConfig
 from interlingua.training.distributed import process_state
-from interlingua.training.trainer import TrainingRun, train, write_summary
+from interlingua.training.summary import TrainingRun, write_summary
+from interlingua.training.trainer import train
 
 logger = logging.getLogger(__name__)
 

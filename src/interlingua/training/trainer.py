@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
 import random
 import shutil
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +39,12 @@ from transformers import ProgressCallback as HFProgressCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
 
-from interlingua import __version__
 from interlingua.atomic import (
     STORAGE_ERRNOS,
     check_output_folder,
     read_json,
     staged_folder,
     write_json,
-    write_text,
 )
 from interlingua.data.corpora import load_training_corpora, resolve_data_root
 from interlingua.data.languages import parse_language_list
@@ -98,6 +93,7 @@ from interlingua.training.objectives import (
 )
 from interlingua.training.precision import precision_line
 from interlingua.training.schedule import CLOCKS, RunClock, multiplier_function, progress_function
+from interlingua.training.summary import TrainingRun, corpus_records
 
 logger = logging.getLogger(__name__)
 
@@ -109,24 +105,6 @@ TOKENIZER_RECORD = "interlingua_tokenizer.json"
 # Files of a finished model folder: writing a new run over them would lose that model.
 MODEL_FILES = ("modules.json", "model.safetensors", "config_sentence_transformers.json")
 UNBOUNDED_STEPS = 10**9  # a budget-only run: the budget callback ends it
-
-
-@dataclass
-class TrainingRun:
-    """What a finished run produced."""
-
-    output: Path
-    steps: int
-    seconds: float
-    pairs_seen: int
-    stopped_by_budget: bool
-    corpora: list[dict]
-    negatives: dict | None = None  # processes, pairs per process, effective negatives per query
-
-
-def training_head_state(loss: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The loss module's own tensors (training-only heads), without the encoder it wraps."""
-    return {key: value for key, value in loss.state_dict().items() if not key.startswith("model.")}
 
 
 class InterlinguaTrainer(SentenceTransformerTrainer):
@@ -150,7 +128,7 @@ class InterlinguaTrainer(SentenceTransformerTrainer):
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
-        heads = training_head_state(self.loss)
+        heads = self.loss.head_state()
         if heads:
             save_file(
                 {k: v.detach().contiguous().cpu() for k, v in heads.items()},
@@ -161,9 +139,7 @@ class InterlinguaTrainer(SentenceTransformerTrainer):
         super()._load_from_checkpoint(checkpoint_path, *args, **kwargs)
         heads_path = Path(checkpoint_path) / HEADS_FILE
         if heads_path.exists():
-            missing, unexpected = self.loss.load_state_dict(load_file(str(heads_path)), strict=False)
-            if unexpected or any(not key.startswith("model.") for key in missing):
-                raise ConfigError(f"{heads_path}: training heads do not match this objective")
+            self.loss.load_head_state(load_file(str(heads_path)), str(heads_path))
 
     def _save_checkpoint(self, model, trial) -> None:
         """Everything a resume needs, written atomically (the stock method writes in place).
@@ -574,75 +550,6 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         pairs_seen=steps * pairs_per_step,
         stopped_by_budget=budget.stopped_by_budget,
         negatives=negatives,
-        corpora=[
-            {
-                "name": c.name,
-                "src_lang": c.src_lang,
-                "tgt_lang": c.tgt_lang,
-                "pairs": len(c),
-                "skipped_empty": c.skipped_empty,
-                "files": list(c.sources),
-            }
-            for c in corpora
-        ],
+        corpora=corpus_records(corpora),
     )
     return run, model
-
-
-def write_summary(config: TrainConfig, run: TrainingRun, results: dict | None) -> Path:
-    """``training_summary.json`` (provenance) and the model card ``README.md`` in the output folder."""
-    summary = {
-        "interlingua_version": __version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "config": dataclasses.asdict(config),
-        "steps": run.steps,
-        "train_seconds": round(run.seconds, 1),
-        "pairs_seen": run.pairs_seen,
-        "stopped_by_budget": run.stopped_by_budget,
-        "negatives": run.negatives,
-        "corpora": run.corpora,
-        "results": results,
-    }
-    path = run.output / "training_summary.json"
-    write_json(path, summary)
-    write_text(run.output / "README.md", model_card(config, run, results))
-    return path
-
-
-def model_card(config: TrainConfig, run: TrainingRun, results: dict | None) -> str:
-    languages = sorted({c["src_lang"] for c in run.corpora})
-    lines = [
-        "---",
-        "library_name: sentence-transformers",
-        "tags: [sentence-transformers, sentence-similarity, interlingua]",
-        f"language: [{', '.join(languages + [config.pivot])}]",
-        "---",
-        f"# interlingua encoder ({config.recipe or config.objective})",
-        "",
-        f"Trained with interlingua {__version__}: objective `{config.objective}`, "
-        f"{run.steps} steps of {config.batch_size} pairs ({run.pairs_seen:,} pairs seen) "
-        f"in {run.seconds / 60:.1f} min.",
-        "",
-        "```python",
-        "from sentence_transformers import SentenceTransformer",
-        "model = SentenceTransformer('PATH_TO_THIS_FOLDER')",
-        "```",
-        "",
-        "## Training data",
-        "",
-        "| corpus | pair | pairs | empty lines skipped |",
-        "|---|---|---|---|",
-        *(
-            f"| {c['name']} | {c['src_lang']}-{c['tgt_lang']} | {c['pairs']:,} | {c['skipped_empty']} |"
-            for c in run.corpora
-        ),
-        "",
-        "## Settings",
-        "",
-        "```yaml",
-        *(f"{key}: {value}" for key, value in dataclasses.asdict(config).items()),
-        "```",
-    ]
-    if results:
-        lines += ["", "## Results", "", "```", json.dumps(results, indent=2), "```"]
-    return "\n".join(lines) + "\n"
