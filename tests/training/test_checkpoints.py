@@ -13,6 +13,7 @@ from training_tiny import TINY_TR, as_flags
 from interlingua.cli.main import main
 from interlingua.errors import StorageError
 from interlingua.training.checkpoints import (
+    CHECKPOINTS,
     MANIFEST,
     checkpoint_writer,
     latest_valid_checkpoint,
@@ -22,7 +23,7 @@ from interlingua.training.checkpoints import (
     staging_folder,
 )
 from interlingua.training.config import build_config
-from interlingua.training.trainer import CHECKPOINTS, InterlinguaTrainer, train
+from interlingua.training.trainer import InterlinguaTrainer, train
 
 FILES = {"model.safetensors": b"weights", "optimizer.pt": b"moments", "1_Pooling/config.json": b"{}"}
 TINY = {**TINY_TR, "max_steps": 4}

@@ -14,11 +14,12 @@ from training_tiny import TINY_TR, as_flags
 from interlingua.cli.main import main
 from interlingua.errors import ConfigError
 from interlingua.losses.translation_ranking import TranslationRankingLoss
-from interlingua.training.checkpoints import problem_with
+from interlingua.training.checkpoints import CHECKPOINTS, problem_with
 from interlingua.training.config import build_config
+from interlingua.training.data import load_corpora
 from interlingua.training.guard import NonFiniteGuard, batch_file
 from interlingua.training.objectives import OBJECTIVES, Objective
-from interlingua.training.trainer import CHECKPOINTS, load_corpora, train
+from interlingua.training.trainer import train
 
 TINY = {**TINY_TR, "max_steps": 4}
 

@@ -20,8 +20,10 @@ from interlingua.atomic import TEMPORARY_MARK
 from interlingua.cli.main import main
 from interlingua.errors import ConfigError
 from interlingua.models.tokenizer import save_tokenizer, train_tokenizer
+from interlingua.training.checkpoints import CHECKPOINTS
 from interlingua.training.config import build_config
-from interlingua.training.trainer import CHECKPOINTS, TOKENIZER, train
+from interlingua.training.setup import TOKENIZER
+from interlingua.training.trainer import train
 
 TINY = {**TINY_TR, "max_steps": 2}
 

@@ -27,8 +27,9 @@ from training_tiny import TINY_TR, as_flags
 
 from interlingua.cli.main import main
 from interlingua.training.callbacks import trim_log
+from interlingua.training.checkpoints import CHECKPOINTS
 from interlingua.training.config import build_config
-from interlingua.training.trainer import CHECKPOINTS, train
+from interlingua.training.trainer import train
 
 MAX_STEPS = 10
 KILL_SEED = 20240611

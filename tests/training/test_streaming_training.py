@@ -15,9 +15,11 @@ from safetensors.torch import load_file
 from interlingua.data.streaming import shard_corpus
 from interlingua.data.textio import iter_lines, open_text_writer
 from interlingua.errors import ConfigError, DataError
+from interlingua.training.checkpoints import CHECKPOINTS
 from interlingua.training.config import build_config
+from interlingua.training.data import load_stream
 from interlingua.training.pipeline import tatoeba_languages
-from interlingua.training.trainer import CHECKPOINTS, load_stream, train
+from interlingua.training.trainer import train
 
 # 2 x 40 pairs in batches of 16: an epoch is 5 steps, so 7 steps cross an epoch boundary.
 TINY_STREAM = {

@@ -16,7 +16,7 @@ from training_tiny import as_flags
 from interlingua.cli.main import main
 from interlingua.errors import DataError
 from interlingua.training.config import build_config
-from interlingua.training.trainer import load_corpora
+from interlingua.training.data import load_corpora
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_MODEL = {"layers": 1, "hidden": 32, "heads": 2, "ffn": 64, "vocab_size": 300, "batch_size": 8}

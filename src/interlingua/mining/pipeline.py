@@ -163,14 +163,8 @@ def open_engine(config: MiningConfig):
     return LocalEngine()
 
 
-def _mine(config: MiningConfig, engine) -> dict:
-    if config.threads:
-        _limit_threads(config.threads)
-    began = time.perf_counter()
-    clock = _StageClock()
-    work = config.work_folder
-    work.mkdir(parents=True, exist_ok=True)
-
+def _read_texts(config: MiningConfig, work: Path, clock: _StageClock) -> tuple[dict, TextStore, TextStore]:
+    """The text stage (each side's lines stored once, resumable), its fingerprint and both sides."""
     text_print = {
         "src": file_identity(config.src),
         "tgt": file_identity(config.tgt),
@@ -185,7 +179,17 @@ def _mine(config: MiningConfig, engine) -> dict:
                 TextStore.build(source, text_stage.path, name, id_column=config.id_column, unify=config.unify)
             text_stage.finish()
     src_texts = TextStore(text_stage.path, "src", id_column=config.id_column)
-    tgt_texts = TextStore(text_stage.path, "tgt", id_column=config.id_column)
+    return text_print, src_texts, TextStore(text_stage.path, "tgt", id_column=config.id_column)
+
+
+def _mine(config: MiningConfig, engine) -> dict:
+    if config.threads:
+        _limit_threads(config.threads)
+    began = time.perf_counter()
+    clock = _StageClock()
+    work = config.work_folder
+    work.mkdir(parents=True, exist_ok=True)
+    text_print, src_texts, tgt_texts = _read_texts(config, work, clock)
     src_lines, tgt_lines = src_texts.rows(), tgt_texts.rows()
     for path, lines in ((config.src, src_lines), (config.tgt, tgt_lines)):
         if not len(lines):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -26,6 +26,8 @@ from interlingua.errors import ConfigError
 
 if TYPE_CHECKING:  # transformers takes half a second to import; the command line lists TOKENIZER_MODELS
     from transformers import PreTrainedTokenizerFast
+
+    from interlingua.data.parallel import ParallelCorpus
 
 PAD, UNK, MASK = "<pad>", "<unk>", "<mask>"
 TOKENIZER_MODELS = ("bpe", "unigram")
@@ -99,6 +101,30 @@ def save_tokenizer(tokenizer: PreTrainedTokenizerFast, output: str | Path) -> Pa
     return output
 
 
+def tokenizer_from_corpora(
+    corpora: Iterable[ParallelCorpus],
+    *,
+    lines_per_language: int,
+    seed: int = 0,
+    extra_texts: Mapping[str, Sequence[str]] | None = None,
+    **options: Any,
+) -> PreTrainedTokenizerFast:
+    """A joint vocabulary of both sides of ``corpora``, each language sampled to at most
+    ``lines_per_language`` lines (:func:`balanced_sample`), with one symbol per language.
+    ``extra_texts``: more text by name (a file each), sampled alike, with no language symbol;
+    ``options``: those of :func:`train_tokenizer`."""
+    texts: dict[str, list[str]] = {}
+    for corpus in corpora:
+        texts.setdefault(corpus.src_lang, []).extend(corpus.src)
+        texts.setdefault(corpus.tgt_lang, []).extend(corpus.tgt)
+    languages = sorted(texts)
+    texts.update(extra_texts or {})
+    if not texts:
+        raise ConfigError("no text to train on: pass --langs and/or --input FILE")
+    sample = balanced_sample(texts, lines_per_language, seed=seed)
+    return train_tokenizer(sample, languages=languages, **options)
+
+
 def build_tokenizer_from_sources(
     *,
     langs: str | None,
@@ -116,23 +142,17 @@ def build_tokenizer_from_sources(
     from interlingua.data.languages import parse_language_list
     from interlingua.data.textio import read_lines
 
-    texts: dict[str, list[str]] = {}
+    found = []
     if langs:
         codes = [language.code for language in parse_language_list(langs)]
-        for corpus in load_training_corpora(resolve_data_root(data_root), codes, corpora=corpora):
-            texts.setdefault(corpus.src_lang, []).extend(corpus.src)
-            texts.setdefault(corpus.tgt_lang, []).extend(corpus.tgt)
-    for path in input_files:
-        texts[str(path)] = read_lines(path)
-    if not texts:
-        raise ConfigError("no text to train on: pass --langs and/or --input FILE")
-    language_codes = sorted(code for code in texts if code not in {str(p) for p in input_files})
-    tokenizer = train_tokenizer(
-        balanced_sample(texts, lines_per_language),
+        found = load_training_corpora(resolve_data_root(data_root), codes, corpora=corpora)
+    tokenizer = tokenizer_from_corpora(
+        found,
+        lines_per_language=lines_per_language,
+        extra_texts={str(path): read_lines(path) for path in input_files},
         vocab_size=vocab_size,
         model=model,
         lowercase=lowercase,
-        languages=language_codes,
     )
     save_tokenizer(tokenizer, output)
     return tokenizer

@@ -8,6 +8,9 @@ rename is atomic, so a folder of that name is complete.  Before a resume the che
 verified against their manifests, newest first; a partial or corrupt one is reported and skipped
 for the previous good one.  A save that fails (full disk, quota, permissions) removes its staging
 folder and raises ``StorageError``; the earlier checkpoints are left as they were.
+
+A run's folder is opened here too (``open_run``: what it may write over, where it resumes), and a
+run is finished from its checkpoint (``train_to_the_end``) and its model saved (``save_final_model``).
 """
 
 from __future__ import annotations
@@ -18,12 +21,26 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from accelerate import PartialState
 from safetensors import SafetensorError
+from sentence_transformers import SentenceTransformer
 
-from interlingua.atomic import sha256_file, sync, write_json
-from interlingua.errors import StorageError
+from interlingua.atomic import (
+    STORAGE_ERRNOS,
+    check_output_folder,
+    sha256_file,
+    staged_folder,
+    sync,
+    write_json,
+)
+from interlingua.errors import ConfigError, StorageError
+from interlingua.training.callbacks import BudgetCallback, read_clock
+from interlingua.training.config import TrainConfig, save_config
+from interlingua.training.schedule import CLOCKS
 
 logger = logging.getLogger(__name__)
 
@@ -175,3 +192,97 @@ def rotate_checkpoints(root: Path, newest: int, keep: int) -> None:
             kept += 1
         else:
             shutil.rmtree(path, ignore_errors=True)
+
+
+# --- a run: its folder opened, its checkpoint resumed, its model saved -----------------------------
+
+CHECKPOINTS = "checkpoints"
+# Files of a finished model folder: writing a new run over them would lose that model.
+MODEL_FILES = ("modules.json", "model.safetensors", "config_sentence_transformers.json")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Where a run writes, and the checkpoint it resumes from (None: from the start)."""
+
+    output: Path
+    resume_from: Path | None
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.output / CHECKPOINTS
+
+
+def open_run(config: TrainConfig, state: PartialState) -> RunFolder:
+    """Check that ``config`` can run, before any work; clear unfinished saves; find the checkpoint
+    of ``--resume``.  A run never writes over a trained model, or over checkpoints it does not resume."""
+    if not config.output:
+        raise ConfigError("no output folder: pass --output DIR")
+    if config.max_steps is None and config.budget is None:
+        raise ConfigError("the run needs an end: pass --max-steps N and/or --budget 20m")
+    if config.budget_clock not in CLOCKS:
+        raise ConfigError(f"budget_clock must be {' or '.join(CLOCKS)}, not {config.budget_clock!r}")
+    output = check_output_folder(config.output)
+    checkpoints = output / CHECKPOINTS
+    if not config.resume and any((output / name).exists() for name in MODEL_FILES):
+        raise ConfigError(
+            f"{output} holds a trained model: pass another --output (or --resume to finish its run)"
+        )
+    if state.is_main_process:
+        remove_unfinished_saves(checkpoints)
+    state.wait_for_everyone()
+    if not config.resume and checkpoint_folders(checkpoints):
+        raise ConfigError(
+            f"{output} already holds checkpoints: pass --resume to continue, or another --output"
+        )
+    resume_from = latest_valid_checkpoint(checkpoints) if config.resume else None
+    if config.resume and resume_from is None:
+        logger.warning("--resume: no usable checkpoint in %s, starting from scratch", checkpoints)
+    if state.is_main_process:
+        output.mkdir(parents=True, exist_ok=True)
+    return RunFolder(output, resume_from)
+
+
+def run_was_complete(checkpoint: Path, config: TrainConfig) -> bool:
+    """Whether ``checkpoint`` ends the run: it holds the last step, or the budget was spent."""
+    budget = config.budget_seconds()
+    return (config.max_steps is not None and step_of(checkpoint) >= config.max_steps) or (
+        budget is not None and read_clock(checkpoint) >= budget
+    )
+
+
+def train_to_the_end(trainer: Any, run: RunFolder, config: TrainConfig, budget: BudgetCallback) -> int:
+    """Train ``trainer`` from the run's checkpoint (if any) to the end; returns the steps done.
+
+    A run killed after its last checkpoint (while exporting or scoring) is finished from that
+    checkpoint without training: the Trainer, resumed there, would train one step more."""
+    try:
+        if run.resume_from is not None and run_was_complete(run.resume_from, config):
+            trainer.restore(run.resume_from)
+            steps = step_of(run.resume_from)
+            budget.stopped_by_budget = config.max_steps is None or steps < config.max_steps
+            return steps
+        trainer.train(resume_from_checkpoint=str(run.resume_from) if run.resume_from else None)
+        return trainer.state.global_step
+    except OSError as error:  # writing a log line; checkpoints raise StorageError
+        if error.errno not in STORAGE_ERRNOS:
+            raise
+        raise _final_write_error(run.output, error) from error
+
+
+def _final_write_error(output: Path, error: BaseException) -> StorageError:
+    return StorageError(
+        f"cannot write in {output}: {error}; the checkpoints in {output / CHECKPOINTS} are intact: "
+        "fix this and rerun with --resume"
+    )
+
+
+def save_final_model(model: SentenceTransformer, config: TrainConfig, output: Path) -> None:
+    """The model and the config that made it, written together once complete: a run that failed
+    earlier leaves the folder's previous files (``train_config.yaml`` included) as they were."""
+    try:
+        with staged_folder(output) as staging:
+            model.save(str(staging))
+            save_config(config, staging / "train_config.yaml")
+    except StorageError as error:
+        raise _final_write_error(output, error.__cause__ or error) from error

@@ -11,7 +11,8 @@ Every loss module is a ``SplitLoss`` (:mod:`interlingua.losses.engine`), so ``ca
 (GradCache) and ``gather_negatives`` work the same way for all of them.
 
 Per-row languages: EMS's XTR head needs each pair's source language.  Losses take it as the
-``labels`` tensor, holding each row's index in :func:`training_languages` (the pivot is index 0).
+``labels`` tensor, holding each row's index in :func:`training_languages` (the pivot is index 0;
+``training/data.py`` gives each row its label).
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from dataclasses import dataclass
 from sentence_transformers import SentenceTransformer
 
 from interlingua.data.languages import parse_language_list
-from interlingua.data.parallel import ParallelCorpus
 from interlingua.errors import ConfigError
 from interlingua.losses.align import AlignLoss
 from interlingua.losses.cz_nce import CZNCELoss
 from interlingua.losses.dap import DAPLoss
-from interlingua.losses.distillation import DistillationLoss, check_widths
+from interlingua.losses.distillation import DistillationLoss
 from interlingua.losses.ems import EMSLoss
 from interlingua.losses.ems_contrastive import EMSContrastiveLoss
 from interlingua.losses.engine import SplitLoss
@@ -39,7 +39,6 @@ from interlingua.losses.tr_plus import RTLTerm, TokenTerm, TRPlusLoss, UGTTerm, 
 from interlingua.losses.translation_ranking import TranslationRankingLoss
 from interlingua.losses.ugt import UGTLoss
 from interlingua.losses.xtr import LANGUAGE_HEADS, XTRLoss
-from interlingua.models.teacher_cache import rows_for, teacher_embeddings, teacher_width
 from interlingua.training.config import TrainConfig
 
 
@@ -293,23 +292,3 @@ def build_objective(
         restrict_rtl_vocabulary(loss, model.tokenizer, pivot_sentences)
     loss.configure(cache_chunk_size=config.cache_chunk_size, gather_negatives=config.gather_negatives)
     return loss
-
-
-def row_labels(loss: SplitLoss, config: TrainConfig, corpora: Sequence[ParallelCorpus]) -> list[int] | None:
-    """What reaches the loss as ``labels``, one per training pair: its language's index in
-    :func:`training_languages` (EMS's XTR head), or its row of the teacher's embeddings, which this
-    computes once per distinct English sentence or reads from the cache (distillation); None when
-    the objective reads no label."""
-    if needs_language_ids(config):
-        index = {code: i for i, code in enumerate(training_languages(config))}
-        return [index[corpus.src_lang] for corpus in corpora for _ in range(len(corpus))]
-    if isinstance(loss, DistillationLoss):
-        # Before the teacher encodes anything: a student of another width cannot be compared with it.
-        check_widths(loss.model.get_embedding_dimension(), teacher_width(config.teacher))
-        distinct, rows = rows_for([sentence for corpus in corpora for sentence in corpus.tgt])
-        matrix, _ = teacher_embeddings(
-            config.teacher, distinct, prefix=config.teacher_prefix, cache_root=config.teacher_cache
-        )
-        loss.use_teacher_rows(matrix)
-        return rows.tolist()
-    return None
