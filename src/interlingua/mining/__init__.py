@@ -13,3 +13,15 @@
 ``calibrate``   F1-optimal threshold against gold pairs (BUCC format)
 ``histogram``   score histograms (PNG)
 """
+
+from typing import TYPE_CHECKING
+
+from interlingua.exports import lazy_exports
+
+if TYPE_CHECKING:  # the public names; each is imported when first used (interlingua.exports)
+    from interlingua.mining.calibrate import calibrate_files
+    from interlingua.mining.knn import SearchSettings
+    from interlingua.mining.margin import mine_in_memory
+    from interlingua.mining.pipeline import MiningConfig, run_mining
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
