@@ -3,10 +3,11 @@
 The work is sentence-transformers' ``SentenceTransformerTrainer`` (itself the Hugging Face
 Trainer), so multi-process training comes from ``torchrun`` / ``accelerate launch`` and
 checkpoints, resume and logging behave as users of those tools expect (what DDP leaves to this
-toolkit, such as the training heads' gradients, is in ``training/distributed.py``).  What this module adds:
-the corpus mix (temperature sampling, length-bucketed batches), the wall-clock budget with a
-schedule that fits it, the progress bar, and a final folder that ``SentenceTransformer(path)``
-loads, with a model card and ``training_summary.json``.
+toolkit, such as the training heads' gradients, is in ``training/distributed.py``).  ``train``
+only wires the parts, in order: the run's folder and checkpoint (``training/checkpoints.py``), the
+data and its sampler (``training/data.py``), the model, optimiser, callbacks and Trainer arguments
+(``training/setup.py``), the loss (``training/objectives.py``); the run record and model card are
+``training/summary.py``.  This module adds the Trainer subclass that checkpoints and guards.
 
 Nothing lost (docs/robustness.md): checkpoints are atomic and verified before a resume, and a
 step-bounded run resumed with ``--resume`` after a crash at any point ends with the same weights,
