@@ -11,28 +11,11 @@ import pytest
 
 from interlingua.evaluation.export_check import check_export
 from interlingua.evaluation.tatoeba import TatoebaData, TatoebaPair
-from interlingua.models.encoder import EncoderConfig, build_scratch_encoder
 from interlingua.models.export import export_model
 from interlingua.models.runtime import EXPORT_INFO
-from interlingua.models.tokenizer import train_tokenizer
 
-CORPUS = [
-    "ein kleines haus",
-    "a small house",
-    "das ist gut",
-    "that is good",
-    "der hund schläft",
-    "the dog sleeps",
-]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    tokenizer = train_tokenizer(CORPUS * 20, vocab_size=120)
-    model = build_scratch_encoder(tokenizer, EncoderConfig(layers=2, hidden=64, heads=4, ffn=128))
-    folder = tmp_path_factory.mktemp("tiny") / "model"
-    model.save(str(folder))
-    return folder
+GERMAN = ["ein kleines haus", "das ist gut", "der hund schläft im garten"]
+ENGLISH = ["a small house", "that is good", "the dog sleeps in the garden"]
 
 
 def _write_xz(path: Path, lines: list[str]) -> Path:
@@ -41,12 +24,11 @@ def _write_xz(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def test_check_records_accuracy_and_speed(model_dir, tmp_path):
+def test_check_records_accuracy_and_speed(tiny_model, tmp_path):
     folder = tmp_path / "export"
-    export_model(model_dir, folder, max_length=12)
-    own, english = CORPUS[0::2], CORPUS[1::2]
-    files = (_write_xz(tmp_path / "own.xz", own), _write_xz(tmp_path / "eng.xz", english))
-    data = TatoebaData(tmp_path, [TatoebaPair("deu", own, english, files)])
+    export_model(tiny_model, folder, max_length=12)
+    files = (_write_xz(tmp_path / "own.xz", GERMAN), _write_xz(tmp_path / "eng.xz", ENGLISH))
+    data = TatoebaData(tmp_path, [TatoebaPair("deu", GERMAN, ENGLISH, files)])
     check = check_export(folder, data, repeats=2, threads=1)
     assert check.sentences == 6 and check.threads == 1 and len(check.export.seconds) == 2
     assert check.reference.label == "pytorch fp32" and check.export.label == "onnx fp32"

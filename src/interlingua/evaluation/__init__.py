@@ -12,7 +12,7 @@ from interlingua.exports import lazy_exports
 
 if TYPE_CHECKING:  # the public names; each is imported when first used (interlingua.exports)
     from interlingua.evaluation.bucc import evaluate_bucc
-    from interlingua.evaluation.evaluator import TatoebaEvaluator
+    from interlingua.evaluation.evaluator import FloresEvaluator, TaskEvaluator, TatoebaEvaluator
     from interlingua.evaluation.export_check import check_export
     from interlingua.evaluation.flores import evaluate_flores
     from interlingua.evaluation.sts import evaluate_sts17

@@ -209,6 +209,16 @@ class TrainConfig:
         "Tatoeba languages to score after training (default: the trained ones that have a test set)",
         list_of=str,
     )
+    eval_every: int | None = _key(
+        None,
+        "also score --eval-set on --eval-langs every N steps of training (default: only after)",
+        minimum=1,
+    )
+    eval_set: str = _key(
+        "tatoeba",
+        "what --eval-every scores: tatoeba (accuracy %) or flores (FLORES-200 xSIM error %)",
+        choices=("tatoeba", "flores"),
+    )
 
     def budget_seconds(self) -> float | None:
         return None if self.budget is None else parse_duration(self.budget)

@@ -8,32 +8,20 @@ to the model, and the averages go into the model card and ``training_summary.jso
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 from interlingua.data.corpora import DATA_ROOT_ENV, resolve_data_root
-from interlingua.data.languages import TATOEBA112, parse_language_list
 from interlingua.errors import ConfigError
 from interlingua.evaluation.report import write_json
 from interlingua.evaluation.tatoeba import TatoebaResult, evaluate_tatoeba
 from interlingua.models.encode import SentenceTransformerEncoder
 from interlingua.training.config import TrainConfig
 from interlingua.training.distributed import process_state
+from interlingua.training.setup import tatoeba_languages
 from interlingua.training.summary import TrainingRun, write_summary
 from interlingua.training.trainer import train
 
 logger = logging.getLogger(__name__)
-
-
-def tatoeba_languages(config: TrainConfig, trained: Sequence[str] = ()) -> list[str]:
-    """The languages to score: ``eval_langs``, else the trained ones that have a Tatoeba test set
-    (``langs``, and ``trained`` with ``pairs``; a streaming run without ``langs``: its shard index's)."""
-    if config.eval_langs is not None:
-        return [language.code for language in parse_language_list(config.eval_langs)]
-    codes = [*config.langs, *trained] if config.pairs else config.langs or list(trained)
-    if not codes:
-        return []
-    return [language.code for language in parse_language_list(codes) if language.code in TATOEBA112]
 
 
 def evaluation_root(config: TrainConfig) -> Path | None:

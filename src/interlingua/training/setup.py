@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from torch.optim.lr_scheduler import LambdaLR
 from transformers import AutoTokenizer
 
 from interlingua.atomic import read_json, staged_folder, write_json
+from interlingua.data.languages import TATOEBA112, parse_language_list
 from interlingua.data.parallel import ParallelCorpus
 from interlingua.errors import ConfigError
+from interlingua.evaluation.evaluator import EVALUATORS, TaskEvaluator
 from interlingua.losses.engine import SplitLoss
 from interlingua.models.encoder import (
     EncoderConfig,
@@ -158,6 +161,28 @@ def prepare_for_training(model: SentenceTransformer, config: TrainConfig) -> int
     return encode_length
 
 
+def tatoeba_languages(config: TrainConfig, trained: Sequence[str] = ()) -> list[str]:
+    """The languages to score: ``eval_langs``, else the trained ones that have a Tatoeba test set
+    (``langs``, and ``trained`` with ``pairs``; a streaming run without ``langs``: its shard index's)."""
+    if config.eval_langs is not None:
+        return [language.code for language in parse_language_list(config.eval_langs)]
+    codes = [*config.langs, *trained] if config.pairs else config.langs or list(trained)
+    if not codes:
+        return []
+    return [language.code for language in parse_language_list(codes) if language.code in TATOEBA112]
+
+
+def training_evaluator(config: TrainConfig, corpora: list[ParallelCorpus]) -> TaskEvaluator | None:
+    """What ``--eval-every`` scores during training, on the languages scored after it (None: off).
+    Each process of a multi-process run scores it (the Trainer evaluates on all of them)."""
+    if config.eval_every is None:
+        return None
+    languages = tatoeba_languages(config, sorted({corpus.src_lang for corpus in corpora}))
+    if not languages:
+        raise ConfigError("--eval-every: none of the trained languages has a test set: pass --eval-langs")
+    return EVALUATORS[config.eval_set](config.data_root, languages)
+
+
 # --- how it trains ------------------------------------------------------------------------------
 
 
@@ -200,6 +225,8 @@ def training_arguments(
         report_to="none",
         disable_tqdm=True,
         dataloader_drop_last=True,
+        eval_strategy="no" if config.eval_every is None else "steps",
+        eval_steps=config.eval_every,
     )
     if data.split and processes > 1:
         # batch_size is the batch of one step: each of N processes gets batch_size / N of its pairs.

@@ -60,6 +60,7 @@ from interlingua.training.setup import (
     run_callbacks,
     seed_everything,
     training_arguments,
+    training_evaluator,
 )
 from interlingua.training.summary import TrainingRun, corpus_records
 
@@ -147,6 +148,14 @@ class InterlinguaTrainer(SentenceTransformerTrainer):
                     self.state.stateful_callbacks[name] = exportable.state()
         self.state.save_to_json(str(folder / TRAINER_STATE_NAME))
 
+    def evaluate(self, *args, **kwargs) -> dict[str, float]:
+        """The stock evaluation (``--eval-every``), drawing nothing from the training's random
+        streams: its empty DataLoader would take a seed from torch's generator and shift every later
+        dropout mask, so a run that scores would end with other weights than one that does not."""
+        devices = [self.args.device] if self.args.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            return super().evaluate(*args, **kwargs)
+
     def training_step(self, model, inputs, num_items_in_batch=None):
         """The stock step (forward, backward), then the guard; a skipped batch leaves no gradient.
 
@@ -173,6 +182,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
     guard = NonFiniteGuard(config.on_nonfinite, run.output)
     seed_everything(config.seed)
     shards, corpora = load_stream(config) if config.streaming else (None, load_corpora(config))
+    evaluator = training_evaluator(config, corpora)  # its test sets read before any training
     with state.main_process_first():  # the main process trains (or downloads), the others load
         model = build_model(config, corpora, run.output, resuming=run.resume_from is not None)
     encode_length = prepare_for_training(model, config)
@@ -194,6 +204,7 @@ def train(config: TrainConfig) -> tuple[TrainingRun, SentenceTransformer]:
         loss=loss,
         optimizers=optimizers,
         callbacks=[budget, progress, *data.callbacks],
+        evaluator=evaluator,
         guard=guard,
     )
     trainer.remove_callback(PrinterCallback)
