@@ -23,8 +23,8 @@ import resource
 import time
 from pathlib import Path
 
+from interlingua.data.corpora import resolve_data_root
 from interlingua.evaluation.embeddings import EmbeddingCache
-from interlingua.evaluation.provenance import resolve_data_root
 from interlingua.evaluation.report import plot_per_language, write_json
 from interlingua.evaluation.suite import TASK_NAMES, prepare_tasks, run_suite
 
