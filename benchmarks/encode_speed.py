@@ -63,8 +63,8 @@ SOURCES = {  # export -> the fp32 encoder whose vectors it should reproduce
 
 def sample_sentences(data_root: str | None, languages: str, count: int) -> tuple[list[str], dict[str, str]]:
     """``count`` distinct test sentences of several languages, and the data files they came from."""
-    from interlingua.provenance import data_file_hashes
     from interlingua.evaluation.tatoeba import load_tatoeba
+    from interlingua.provenance import data_file_hashes
 
     data = load_tatoeba(data_root, languages)
     pool = [s for pair in data.pairs for s in pair.sentences] + data.pairs[0].english
