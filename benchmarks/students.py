@@ -174,7 +174,15 @@ def parameters(model) -> int:
 
 
 def weights_mb(folder: Path) -> float:
-    return round(sum(f.stat().st_size for f in folder.rglob("*.safetensors")) / 1e6, 1)
+    files = [f for f in folder.rglob("*.safetensors") if "checkpoints" not in f.relative_to(folder).parts]
+    return round(sum(f.stat().st_size for f in files) / 1e6, 1)
+
+
+def is_student(args: argparse.Namespace, name: str) -> bool:
+    """A student or a row trained from one (its tokenizer is the teacher's, pruned)."""
+    if "@" in name:
+        return ROWS[parse_row(name)[0]][0] is not None
+    return name != "teacher"
 
 
 def unseen_rate(args: argparse.Namespace, model) -> float | None:
@@ -215,7 +223,7 @@ def score(args: argparse.Namespace, name: str) -> None:
         "flores_xsim_error": round(flores.average, 2),
         "parameters": parameters(model),
         "weights_mb": weights_mb(path),
-        "flores_unseen_piece_rate": None if name == "teacher" else unseen_rate(args, model),
+        "flores_unseen_piece_rate": unseen_rate(args, model) if is_student(args, name) else None,
         "score_cpu_seconds": round(time.process_time() - started, 1),
     }
     save(out, result)
