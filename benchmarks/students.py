@@ -354,7 +354,8 @@ def plot(args: argparse.Namespace, rows: list[dict]) -> None:
                 r["model"], (speed_, r["tatoeba"]), fontsize=8, xytext=(4, 2), textcoords="offset points"
             )
     axes.set_xscale("log")
-    axes.set_xlabel("sentences/s, 2 threads (fastest runtime of each model)")
+    threads = json.loads((args.workdir / "speed.json").read_text())["threads"]
+    axes.set_xlabel(f"sentences/s, {threads} thread(s), fastest runtime of each model (log scale)")
     axes.set_ylabel("Tatoeba accuracy, 10 languages (%)")
     axes.set_title("Students of multilingual-e5-small: quality against speed")
     axes.grid(alpha=0.3)
