@@ -19,10 +19,10 @@ side in one run (PyTorch; ONNX int8 where it applies; the static student in nump
 Usage (each stage writes JSON under --workdir and skips what is already there):
     B="python benchmarks/students.py --teacher /work/me5-st"
     $B prepare                                  # students + the teacher's embeddings (cached)
-    $B train L2@30 & $B train L4@30; wait        # one thread each
-    $B train static@10 & $B train tr-scratch@10; wait
-    $B score teacher pruned L2 L4 L4-even static L2@30 L4@30 static@10 tr-scratch@10
-    $B speed teacher L2@30 L4@30 static@10      # PyTorch + ONNX int8 (+ numpy for static)
+    $B train L4@15 & $B train L2@15 & $B train static@10 & $B train tr-scratch@10; wait  # 1 thread each
+    $B train scratch-distill@6 & $B train static@20; wait
+    $B score teacher pruned L4 L4-even L2 L2-even static L4@15 L2@15 static@10 static@20 tr-scratch@10
+    $B speed teacher L4@15 L2@15 static@10 --threads 1   # PyTorch + ONNX int8 (+ numpy for static)
     $B table                                    # markdown table and the plot
 """
 
