@@ -10,7 +10,7 @@
 # scratch with translation ranking, as the toolkit's from-scratch baseline.
 #
 #   INTERLINGUA_DATA  data root (default: ../shared/data beside the clone)
-#   BUDGET            training time (default: 8m for the student, 12m from scratch)
+#   BUDGET            training time (default: 7m for the student, 12m from scratch)
 #   LANGS             languages (default: the 10 below)
 #   LAYERS            the student's layers, of the teacher's 12 (default: 4)
 # Any other argument is passed to `interlingua train`.
@@ -42,7 +42,7 @@ fi
 # 3,000 pairs per language: the teacher encodes their ~28k distinct English sentences in about
 # 2.5 minutes on 2 cores (me5-small: ~200 sentences/s), before the training budget starts.
 $IL train --recipe distill --pretrained "$STUDENT" --teacher "$TEACHER" --langs "$LANGS" \
-    --max-pairs-per-language 3000 --budget "${BUDGET:-8m}" --output runs/main --checkpoint-every 200 \
+    --max-pairs-per-language 3000 --budget "${BUDGET:-7m}" --output runs/main --checkpoint-every 200 \
     --teacher-cache runs/teacher-cache "$@"
 for model in "$TEACHER" runs/main; do
     name=$(basename "$model")
