@@ -1,7 +1,7 @@
 """Students of multilingual-e5-small: how much quality a small, fast encoder keeps, and what it costs.
 
 On the ablation's 10 languages (deu fra spa ita nld por rus pol tur ara), with me5-small as the
-teacher (``/work/shared/tools/build_me5_small.py /work/me5``: ``/work/me5-st`` is the teacher):
+teacher (``../shared/tools/build_me5_small.py ME5``: the folder ``ME5-st`` is the teacher):
 
 * starting points, untrained: the teacher; its vocabulary-pruned copy (all 12 layers); students of N
   layers (first N, and evenly spaced); the static student (the teacher's piece vectors);
@@ -17,7 +17,7 @@ once and cached), and sentences/s encoding 2,000 Tatoeba sentences, every encode
 side in one run (PyTorch; ONNX int8 where it applies; the static student in numpy as well).
 
 Usage (each stage writes JSON under --workdir and skips what is already there):
-    B="python benchmarks/students.py --teacher /work/me5-st"
+    B="python benchmarks/students.py --teacher ME5-st --workdir runs/students"
     $B prepare                                  # students + the teacher's embeddings (cached)
     $B train L4@15 & $B train L2@15 & $B train static@10 & $B train tr-scratch@10; wait  # 1 thread each
     $B train scratch-distill@6 & $B train static@20; wait
@@ -370,14 +370,15 @@ def main() -> None:
     )
     parser.add_argument("stage", choices=["prepare", "train", "score", "speed", "table"])
     parser.add_argument("names", nargs="*", help="rows (train) or models (score, speed)")
-    parser.add_argument("--teacher", default="/work/me5-st")
+    parser.add_argument("--teacher", required=True, help="the teacher (the -st folder of build_me5_small.py)")
     parser.add_argument("--data-root", default=os.environ.get("INTERLINGUA_DATA"))
-    parser.add_argument("--workdir", type=Path, default=Path("/work/students-bench"))
-    parser.add_argument("--cache", default="/work/students-bench/teacher-cache")
+    parser.add_argument("--workdir", type=Path, default=Path("runs/students"))
+    parser.add_argument("--cache", default=None, help="teacher cache (default: WORKDIR/teacher-cache)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--plot", default="docs/students.png")
     args = parser.parse_args()
+    args.cache = args.cache or str(args.workdir / "teacher-cache")
     if args.stage == "prepare":
         prepare(args)
     elif args.stage == "train":

@@ -8,6 +8,7 @@ average being the primary metric."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +21,7 @@ from interlingua.evaluation.tatoeba import TatoebaData, load_tatoeba, score_tato
 from interlingua.models.encode import SentenceEncoder, SentenceTransformerEncoder
 
 
-class TaskEvaluator(SentenceEvaluator):
+class TaskEvaluator(SentenceEvaluator, ABC):
     """A task's score of a model, per language and on average (subclasses: the task).
 
     ``data_root`` defaults to ``$INTERLINGUA_DATA``; ``languages`` takes codes or named sets
@@ -42,13 +43,13 @@ class TaskEvaluator(SentenceEvaluator):
         self.greater_is_better = self.higher_is_better
         self.primary_metric = "average"
 
+    @abstractmethod
     def load(self, data_root: str | Path | None, languages: str | Sequence[str] | None) -> Any:
         """The task's test sets."""
-        raise NotImplementedError
 
+    @abstractmethod
     def scores(self, encoder: SentenceEncoder) -> dict[str, float]:
         """``{"average": ..., language: ...}`` of ``encoder`` on the test sets."""
-        raise NotImplementedError
 
     def __call__(
         self, model: SentenceTransformer, output_path: str | None = None, epoch: int = -1, steps: int = -1
