@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from interlingua.data.corpora import TRAINING_CORPORA
 from interlingua.errors import ConfigError
+from interlingua.validation import setting
 
 LAYER_CHOICES = ("first", "even")
 
@@ -25,33 +25,30 @@ def layer_indices(total: int, layers: int, choice: str = "first") -> list[int]:
     return sorted({round(i * (total - 1) / (layers - 1)) for i in range(layers)})
 
 
-def _key(default: Any, help: str, **bounds: Any) -> Any:
-    kind = "default_factory" if callable(default) else "default"
-    return field(**{kind: default}, metadata={"help": help, **bounds})
-
-
 @dataclass
 class StudentConfig:
     """Every setting of ``interlingua student`` (each is the flag of the same name)."""
 
-    teacher: str = _key("", "the teacher: a sentence-transformers or transformers folder, or a hub name")
-    langs: list[str] = _key(list, "languages the student is for (any registry code or named set)")
-    output: str = _key("", "folder to write the student to (must not exist yet, or be empty)")
-    layers: int | None = _key(None, "keep this many of the teacher's layers (default: all)", minimum=1)
-    layer_choice: str = _key(
+    teacher: str = setting("", "the teacher: a sentence-transformers or transformers folder, or a hub name")
+    langs: list[str] = setting(list, "languages the student is for (any registry code or named set)")
+    output: str = setting("", "folder to write the student to (must not exist yet, or be empty)")
+    layers: int | None = setting(None, "keep this many of the teacher's layers (default: all)", minimum=1)
+    layer_choice: str = setting(
         "first", "which layers: first (0..N-1) or even (evenly spaced, first to last)", choices=LAYER_CHOICES
     )
-    static: bool = _key(False, "a static student (one vector per piece, no transformer)")
-    dims: int | None = _key(None, "static: PCA width (default: the teacher's width, no reduction)", minimum=1)
-    sif: float = _key(1e-4, "static: SIF coefficient a of the weights a / (a + frequency)", above=0.0)
-    text: str | None = _key(
+    static: bool = setting(False, "a static student (one vector per piece, no transformer)")
+    dims: int | None = setting(
+        None, "static: PCA width (default: the teacher's width, no reduction)", minimum=1
+    )
+    sif: float = setting(1e-4, "static: SIF coefficient a of the weights a / (a + frequency)", above=0.0)
+    text: str | None = setting(
         None, "count the pieces on this text file (one sentence a line) instead of corpora"
     )
-    data_root: str | None = _key(None, "folder of the shared corpora (default: $INTERLINGUA_DATA)")
-    corpora: list[str] = _key(
+    data_root: str | None = setting(None, "folder of the shared corpora (default: $INTERLINGUA_DATA)")
+    corpora: list[str] = setting(
         lambda: list(TRAINING_CORPORA), "training corpora whose text the pieces are counted on"
     )
-    max_lines_per_language: int = _key(
+    max_lines_per_language: int = setting(
         200000, "lines of each language (and of English) counted at most", minimum=1
     )
 
