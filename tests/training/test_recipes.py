@@ -97,6 +97,14 @@ def test_recipes_carry_the_papers_values_and_scale_knobs_override():
         assert config.objective in OBJECTIVES
 
 
+def test_the_interlingua_recipe_is_tr_plus_the_word_term_at_0_1():
+    # The named recipe of the round-2 ablation: the `tr` recipe with only the token term added.
+    named, tr = build_config(recipe="interlingua"), build_config(recipe="tr")
+    differing = {key for key in vars(named) if getattr(named, key) != getattr(tr, key)}
+    assert differing == {"recipe", "objective", "token_term"}
+    assert (named.objective, named.token_term, named.token_weight) == ("tr_plus", "word", 0.1)
+
+
 def test_training_languages_put_the_pivot_first():
     config = build_config(overrides={"langs": "fra,deu", "pivot": "eng"})
     assert training_languages(config) == ["eng", "deu", "fra"]
