@@ -38,7 +38,7 @@ invocations with disjoint ``--rows`` can run side by side on a 2-core machine (o
 starting point needed by both is built by each in a folder of its own, identically (same seed),
 and its result written atomically.
 
-Usage (the run recorded in docs/benchmarks.md: 10 languages, 20 CPU-minutes per scratch row, 10
+Round 1 (issue 3, as recorded in docs/benchmarks.md: 10 languages, 20 CPU-minutes per scratch row, 10
 per backbone row; each line below is one pair of rows on the two cores):
     A="python benchmarks/ablation.py"
     $A --rows ems --budget 20m & $A --rows tr-scratch --budget 20m; wait
@@ -47,16 +47,14 @@ per backbone row; each line below is one pair of rows on the two cores):
     $A --rows tr-backbone --budget 10m
     $A --table        # the collected table, as markdown
 
-Round 2 (rows as above, two queues; the modifiers after the rows they repeat):
-    $A --rows tr-scratch,ems,tr-at-ems-steps,tr-tau0.1,tr-scratch-len64 --budget 20m
-    $A --rows ems-cl-only,ems-no-amsgrad,ems-t1,ems-linear,ems-cw10,lightweight-align-only --budget 20m
-    $A --rows tr+xtr0.1,tr+xtr0.5,tr+ugt0.1,tr+ugt0.5,tr+rtl0.1,tr+rtl0.5,tr+word0.1,tr+word0.5 --budget 20m
-    $A --rows tr-backbone,tr+xtr0.1-me5,tr+xtr0.5-me5,tr+rtl0.1-me5,tr+rtl0.5-me5 --budget 10m
-    $A --rows tr+ugt0.1-me5,tr+ugt0.5-me5,tr+word0.1-me5,tr+word0.5-me5 --budget 10m
-    $A --rows tr-scratch@3x,BEST1@3x,BEST2@3x,BEST3@3x --budget 20m
-    $A --rows tr-scratch@all,BEST-HYBRID@all --budget 20m
+Round 2 as recorded in docs/benchmarks.md (10 CPU-minutes per scratch row, 5 per backbone row,
+rows popped by two queues from one list; the modifiers after the rows they repeat):
+    $A --rows tr-scratch,ems,tr+xtr0.5,tr+rtl0.5,tr+word0.5,tr+ugt0.5,tr-at-ems-steps --budget 10m
+    $A --rows tr+xtr0.1,tr+rtl0.1,tr+word0.1,tr+ugt0.1,ems-cl-only,tr-tau0.1,tr-scratch-len64 --budget 10m
+    $A --rows tr-scratch@3x,tr+word0.1@3x,tr-scratch@all,tr+word0.1@all --budget 10m
+    $A --rows tr-backbone,tr+word0.1-me5,tr+xtr0.1-me5 --budget 5m
 
-The backbone is the output of ``/work/shared/tools/build_me5_small.py /tmp/me5`` (``/tmp/me5`` the
+The backbone is the output of ``../shared/tools/build_me5_small.py /tmp/me5`` (``/tmp/me5`` the
 Hugging Face folder, ``/tmp/me5-st`` the sentence-transformers folder, the distillation teacher).
 """
 
