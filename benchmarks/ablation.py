@@ -27,9 +27,9 @@ pieces (what a longer maximum length costs and gains, on FLORES above all).  The
 ``tr+TERM{0.1,0.5}`` are the ``tr`` recipe plus lambda x one token-level term (objective
 ``tr_plus``: ``xtr``, ``ugt``, ``rtl`` over the English pieces, or ML-CTL's ``word`` term), from
 scratch and, with the ``-me5`` suffix, from the backbone at the ``tr-backbone`` row's optimiser.
-Two modifiers apply to any row: ``NAME@3x`` trains it at 3 x ``--budget`` (which way the curves
-go), ``NAME@all`` on every training corpus (Tatoeba-Challenge, WMT, TICO-19, Bible: what the domain
-mix does to FLORES against Tatoeba); ``NAME@3x@all`` both.
+Two modifiers apply to any row: ``NAME@3x`` trains it at 3 x ``--budget`` (any factor: ``@6x``;
+which way the curves go), ``NAME@all`` on every training corpus (Tatoeba-Challenge, WMT, TICO-19,
+Bible: what the domain mix does to FLORES against Tatoeba); ``NAME@3x@all`` both.
 
 Budgets count process CPU time (``budget_clock: cpu``) on one thread per row by default: on a shared
 machine a wall-clock budget buys a row fewer steps whenever others load the cores, a CPU-time budget
@@ -64,6 +64,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -139,12 +140,12 @@ ROWS = [
     *hybrid_rows(),
 ]
 ROWS_BY_NAME = {row.name: row for row in ROWS}
-MODIFIERS = ("3x", "all")
+BUDGET_FACTOR = re.compile(r"[1-9][0-9]*x")  # the @Nx modifier
 
 
 @dataclass(frozen=True)
 class Run:
-    """A row as one invocation runs it: ``NAME[@3x][@all]``."""
+    """A row as one invocation runs it: ``NAME[@Nx][@all]``."""
 
     spec: str
     row: Row
@@ -158,9 +159,11 @@ class Run:
 
 def parse_run(spec: str) -> Run:
     name, *modifiers = spec.split("@")
-    if name not in ROWS_BY_NAME or any(m not in MODIFIERS for m in modifiers):
-        raise SystemExit(f"unknown row {spec!r}: a row name, then optionally @3x and/or @all")
-    return Run(spec, ROWS_BY_NAME[name], 3 if "3x" in modifiers else 1, "all" in modifiers)
+    factors = [int(m[:-1]) for m in modifiers if BUDGET_FACTOR.fullmatch(m)]
+    unknown = [m for m in modifiers if m != "all" and not BUDGET_FACTOR.fullmatch(m)]
+    if name not in ROWS_BY_NAME or unknown or len(factors) > 1:
+        raise SystemExit(f"unknown row {spec!r}: a row name, then optionally @Nx (e.g. @3x) and/or @all")
+    return Run(spec, ROWS_BY_NAME[name], factors[0] if factors else 1, "all" in modifiers)
 
 
 def shared_overrides(args: argparse.Namespace, start: str) -> dict[str, Any]:
@@ -324,7 +327,7 @@ def main() -> None:
     parser.add_argument(
         "--rows",
         default=",".join(row.name for row in ROWS),
-        help="rows: NAME[@3x][@all],...",
+        help="rows: NAME[@Nx][@all],...",
     )
     parser.add_argument("--max-length", type=int, default=200, help="pieces per training sentence, every row")
     parser.add_argument("--seed", type=int, default=42)

@@ -29,8 +29,10 @@ Steps, in this one command:
 Writes runs/mining/scale.json (data and work files under runs/mining/scale/, about 12 GB).
 
 With ``--real`` the embeddings are real: the same texts (every source line's translation known,
-no planted subset) are encoded by ``--model``, the project's fastest encoder (an ONNX int8 export:
-``interlingua export onnx --int8``), and mined with an IVF-PQ index under ``--max-memory 2G``:
+no planted subset) are encoded by ``--model``, any encoder folder (recorded with the project's
+fastest, a static student of me5-small whose pieces were counted on the mined text itself:
+``interlingua student --static --teacher ME5_ST --text src+tgt.txt``; an ONNX int8 export works
+too), and mined with an IVF-PQ index under ``--max-memory 2G``:
 1. in one process; 2. with ``--engine ray`` on 2 local workers (output compared byte for byte with
 1.); 3. with ``--engine ray`` again, killed with SIGKILL at 40% of the forward k-NN and rerun
 (output compared with 2.); 4. a 50k x 50k slice (the first 50k source lines and their
@@ -38,8 +40,9 @@ translations, shuffled) with the model and with ``--reference-model`` (me5-small
 Each run reports encode time and sentences/s, k-NN time, the driver's peak RSS, the largest Ray
 worker's, and recall and precision of the known pairs at the F1-optimal threshold.
 
-    nice -n 19 .venv/bin/python benchmarks/mining_scale.py --real --model runs/export-int8 \
-        --reference-model /tmp/me5-st
+    cat runs/mining/real/src.txt runs/mining/real/tgt.txt > /tmp/mined-text.txt  # after --step prepare-real
+    interlingua student --static --teacher /tmp/me5-st --text /tmp/mined-text.txt --output /tmp/static
+    .venv/bin/python benchmarks/mining_scale.py --real --model /tmp/static --reference-model /tmp/me5-st
 
 Writes runs/mining/real.json (work files under runs/mining/real/).
 """
@@ -274,7 +277,7 @@ def model_run(
 
 
 def main_real(args: argparse.Namespace) -> None:
-    """1M x 1M real sentences encoded by ``--model`` (an ONNX int8 export), mined in one process and
+    """1M x 1M real sentences encoded by ``--model`` (any encoder folder), mined in one process and
     on 2 local Ray workers, then on Ray killed and resumed; me5-small and the model on a slice."""
     folder = args.out_dir / "real"
     began = time.time()
@@ -358,7 +361,7 @@ def main() -> None:
     parser.add_argument(
         "--real", action="store_true", help="encode real text with --model instead of synthetic vectors"
     )
-    parser.add_argument("--model", type=Path, help="with --real: the encoder, an ONNX int8 export")
+    parser.add_argument("--model", type=Path, help="with --real: the encoder folder")
     parser.add_argument("--prefix", default="", help="with --real: the model's prefix")
     parser.add_argument("--reference-model", type=Path, help="with --real: me5-small, on the slice")
     parser.add_argument("--reference-prefix", default="query: ", help="with --real: its prefix")
