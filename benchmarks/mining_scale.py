@@ -82,20 +82,25 @@ MINE_OPTIONS = [
 ]  # fmt: skip
 
 
-def pooled_pairs(data_root: Path) -> list[tuple[str, str]]:
-    """(non-English, English) sentence pairs of the four training corpora, both sides non-empty."""
-    pairs: list[tuple[str, str]] = []
+def corpus_pairs(data_root: Path) -> list[tuple[str, str, str]]:
+    """(corpus folder, non-English, English) of the four training corpora, both sides non-empty."""
+    pairs: list[tuple[str, str, str]] = []
     for folder in ("train_tatoeba_challenge_eng", "train_wmt_newstest", "train_tico19"):
         for english in sorted((data_root / folder).glob("*-eng.eng.xz")):
             stem = english.name[: -len(".eng.xz")]
             other = english.with_name(f"{stem}.{stem.split('-')[0]}.xz")
-            pairs.extend(zip(read_lines(other), read_lines(english), strict=True))
+            pairs.extend((folder, a, b) for a, b in zip(read_lines(other), read_lines(english), strict=True))
     bible = data_root / "train_bible_nt"
     english = read_lines(bible / "eng.txt.xz")
     for other in sorted(bible.glob("*.txt.xz")):
         if other.name not in ("eng.txt.xz", "verse_ids.txt.xz"):
-            pairs.extend(zip(read_lines(other), english, strict=True))
-    return [(a, b) for a, b in pairs if a.strip() and b.strip()]
+            pairs.extend((bible.name, a, b) for a, b in zip(read_lines(other), english, strict=True))
+    return [(c, a, b) for c, a, b in pairs if a.strip() and b.strip()]
+
+
+def pooled_pairs(data_root: Path) -> list[tuple[str, str]]:
+    """(non-English, English) sentence pairs of the four training corpora, both sides non-empty."""
+    return [(a, b) for _, a, b in corpus_pairs(data_root)]
 
 
 def write_sides(
@@ -276,6 +281,78 @@ def model_run(
     return report
 
 
+# Other searches over the slice's stored embeddings: how much the IVF-PQ index loses on real ones.
+SLICE_SEARCHES = {
+    "exact": [],
+    "ivf-sq8-nprobe8": ["--index", "IVF1024,SQ8", "--index-params", "nprobe=8"],
+    "ivf-sq8-nprobe64": ["--index", "IVF1024,SQ8", "--index-params", "nprobe=64"],
+}
+
+
+def other_searches(part: Path, name: str, inputs: list[str], log: Path) -> dict:
+    """Mine the slice again with each of SLICE_SEARCHES, from run ``name``'s text and embeddings."""
+    results = {}
+    for search, index in SLICE_SEARCHES.items():
+        run = f"{name}-{search}"
+        work = part / f"{run}.work"
+        shutil.rmtree(work, ignore_errors=True)
+        for stage in ("text", "embed"):  # reused as they are: only the k-NN and later stages run
+            shutil.copytree(part / f"{name}.work" / stage, work / stage)
+        command = mine_command(part, run, inputs, [*MINE_OPTIONS[4:], *index])
+        measured = run_measured(command, log)
+        summary = json.loads((part / f"{run}.tsv.json").read_text())
+        results[search] = {
+            "command": " ".join(command),
+            "knn_seconds": summary["stages"]["knn"]["seconds"],
+            "peak_rss_bytes": measured["peak_rss_bytes"],
+            "quality": quality(part, run),
+        }
+    return results
+
+
+def nearest_by_corpus(part: Path, name: str, data_root: Path) -> dict:
+    """Share of slice sources whose nearest target line (exact cosine, no margin, no one-to-one
+    rule) holds their translation's text: all, and per training corpus of the pair."""
+    corpus_of: dict[tuple[str, str], str] = {}
+    for corpus, other, english in corpus_pairs(data_root):
+        corpus_of.setdefault((other, english), corpus)
+    src_lines = (part / "src.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    tgt_lines = (part / "tgt.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    known = np.load(part / "known.npy")
+    work = part / f"{name}.work"
+    vectors = {}
+    for side in ("src", "tgt"):
+        rows = np.load(work / "embed" / f"{side}.npy").astype(np.float32)
+        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        vectors[side] = (rows, np.load(work / "text" / f"{side}.rows.npy"))  # row -> line
+    (src, src_line), (tgt, tgt_line) = vectors["src"], vectors["tgt"]
+    block = 5000  # source rows per similarity block: 5,000 x 50k float32 is 1 GB
+    nearest = np.concatenate([(src[a : a + block] @ tgt.T).argmax(1) for a in range(0, len(src), block)])
+    hits: dict[str, list[bool]] = {}
+    for row, line in enumerate(src_line.tolist()):
+        translation = tgt_lines[known[line]]
+        corpus = corpus_of.get((src_lines[line], translation), "unknown")
+        hits.setdefault(corpus, []).append(tgt_lines[tgt_line[nearest[row]]] == translation)
+    every = [hit for corpus_hits in hits.values() for hit in corpus_hits]
+    return {
+        "all": {"sources": len(every), "share": float(np.mean(every))},
+        **{corpus: {"sources": len(h), "share": float(np.mean(h))} for corpus, h in sorted(hits.items())},
+    }
+
+
+def slice_runs(args: argparse.Namespace, folder: Path, model: list[str], options: list[str]) -> dict:
+    """The model and the reference on the slice, with the benchmark's search and the others."""
+    part = folder / "slice"
+    log = folder / "mine.log"
+    reference = ["--model", str(args.reference_model), "--prefix", args.reference_prefix]
+    runs = {}
+    for name, inputs in (("model", model), ("reference", reference)):
+        runs[name] = model_run(part, name, inputs, options, log)
+        runs[name]["other_searches"] = other_searches(part, name, inputs, log)
+        runs[name]["nearest_target_is_translation"] = nearest_by_corpus(part, name, args.data_root)
+    return runs
+
+
 def main_real(args: argparse.Namespace) -> None:
     """1M x 1M real sentences encoded by ``--model`` (any encoder folder), mined in one process and
     on 2 local Ray workers, then on Ray killed and resumed; me5-small and the model on a slice."""
@@ -290,8 +367,6 @@ def main_real(args: argparse.Namespace) -> None:
     on_ray = model_run(folder, "ray", [*model, "--engine", "ray"], options, log)
     resumed = model_run(folder, "ray-resumed", [*model, "--engine", "ray"], options, log, kill_at=0.4)
     outputs = {name: (folder / f"{name}.tsv").read_bytes() for name in ("single", "ray", "ray-resumed")}
-    part = folder / "slice"
-    reference = ["--model", str(args.reference_model), "--prefix", args.reference_prefix]
     result = {
         "benchmark": "1M x 1M mining of real pooled-corpus pairs, encoded by the model (see docstring)",
         "data": data,
@@ -301,10 +376,7 @@ def main_real(args: argparse.Namespace) -> None:
         "ray_killed_and_resumed": resumed,
         "ray_output_identical_to_single_process": outputs["ray"] == outputs["single"],
         "resumed_output_identical_to_uninterrupted": outputs["ray-resumed"] == outputs["ray"],
-        "slice": {
-            "model": model_run(part, "model", model, options, log),
-            "reference": model_run(part, "reference", reference, options, log),
-        },
+        "slice": slice_runs(args, folder, model, options),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared",
         "interlingua_version": __version__,

@@ -52,7 +52,8 @@ class SearchSettings:
     )
     index: str | None = setting(
         None,
-        'FAISS index factory string, e.g. "IVF4096,PQ32" (default: exact blockwise search)',
+        'FAISS index factory string, e.g. "IVF1024,SQ8" (default: exact blockwise search; PQ codes '
+        "lose many true pairs of real sentence embeddings, docs/benchmarks.md)",
         group="search",
     )
     index_params: str = setting("", 'FAISS search parameters, e.g. "nprobe=16"', group="search")
