@@ -314,22 +314,16 @@ def other_searches(part: Path, name: str, inputs: list[str], log: Path) -> dict:
 
 def nearest_by_corpus(part: Path, name: str, data_root: Path) -> dict:
     """Share of slice sources whose nearest target line (exact cosine, no margin, no one-to-one
-    rule) holds their translation's text: all, and per training corpus of the pair."""
+    rule) holds their translation's text: all, and per training corpus of the pair.  The nearest
+    target is the first forward neighbour of the ``exact`` search that ``other_searches`` ran."""
     corpus_of: dict[tuple[str, str], str] = {}
     for corpus, other, english in corpus_pairs(data_root):
         corpus_of.setdefault((other, english), corpus)
-    src_lines = (part / "src.txt").read_text(encoding="utf-8").split("\n")[:-1]
-    tgt_lines = (part / "tgt.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    src_lines, tgt_lines = read_lines(part / "src.txt"), read_lines(part / "tgt.txt")
     known = np.load(part / "known.npy")
-    work = part / f"{name}.work"
-    vectors = {}
-    for side in ("src", "tgt"):
-        rows = np.load(work / "embed" / f"{side}.npy").astype(np.float32)
-        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-        vectors[side] = (rows, np.load(work / "text" / f"{side}.rows.npy"))  # row -> line
-    (src, src_line), (tgt, tgt_line) = vectors["src"], vectors["tgt"]
-    block = 5000  # source rows per similarity block: 5,000 x 50k float32 is 1 GB
-    nearest = np.concatenate([(src[a : a + block] @ tgt.T).argmax(1) for a in range(0, len(src), block)])
+    work = part / f"{name}-exact.work"
+    nearest = np.load(work / "knn" / "forward.ids.npy")[:, 0]  # source row -> target row
+    src_line, tgt_line = (np.load(work / "text" / f"{side}.rows.npy") for side in ("src", "tgt"))
     hits: dict[str, list[bool]] = {}
     for row, line in enumerate(src_line.tolist()):
         translation = tgt_lines[known[line]]
